@@ -42,3 +42,14 @@ class Hit:
     lexical_score: float = 0.0  # normalised BM25 score in [0, 1]
     dense_score: float = 0.0  # cosine similarity
     details: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A document in the index, as listed by ``htx docs`` and ``GET /v1/documents``."""
+
+    meta: "DocumentMeta"
+    chunk_count: int
+
+
+from ingest.types import DocumentMeta  # noqa: E402  (re-exported for DocumentInfo)

@@ -1,0 +1,347 @@
+"""The answering chain: a LangChain Runnable pipeline
+
+    resolve follow-up -> retrieve (store.search) -> refuse or compose (extractive) -> generate (LLM, optional)
+
+``AnswerService.runnable`` is that pipeline (RunnableLambda steps); ``ask`` invokes it and
+``stream`` runs the same steps, then streams the answer text. Every answer is composed from
+the documents first (extractive); when an LLM is configured its reply is verified against the
+passages it was given, and any failure (timeout, error, a check) falls back to the extractive
+answer with ``mode == "extractive_fallback"`` and ``metadata["fallback_reason"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator
+
+from langchain_core.runnables import RunnableLambda
+
+from index.types import Hit, QueryAnalysis, SearchFilters
+
+from assistant import refusal
+from assistant.corpus import CorpusSnapshot, CorpusView
+from assistant.extractive import Composition, compose_agency, compose_topic, related_citations, render
+from assistant.followup import Resolved, resolve
+from assistant.passages import split_units, syllables, table_row_quote
+from assistant.question import QuestionInfo, analyse_question
+from assistant.safety import Sanitized, sanitize
+from assistant.settings import Settings
+from assistant.types import Answer, Citation, Turn
+
+log = logging.getLogger("htx.chain")
+
+RETRIEVE_K_MIN = 8  # candidate chunks for topic answers (Settings.top_k if larger)
+RELATED_K = 3
+MAX_LLM_PASSAGES = 8
+# Agencies that are rarely what a question asks about when another one is named too
+# ("UBND tỉnh giao Sở Công Thương những gì?" asks about Sở Công Thương).
+_BACKGROUND_AGENCIES = ("Ủy ban nhân dân tỉnh", "Các sở, ban, ngành", "Hội đồng nhân dân các cấp")
+
+
+@dataclass
+class _Run:
+    """State handed from one step of the pipeline to the next."""
+
+    question: str
+    history: list[Turn] | None
+    filters: SearchFilters | None
+    t0: float = field(default_factory=time.perf_counter)
+    timings: dict[str, float] = field(default_factory=dict)
+    sanitized: Sanitized | None = None
+    resolved: Resolved | None = None
+    analysis: QueryAnalysis | None = None
+    info: QuestionInfo | None = None
+    snap: CorpusSnapshot | None = None
+    hits: list[Hit] = field(default_factory=list)
+    scope: tuple[str, ...] = ()
+    missing_provinces: list[str] = field(default_factory=list)
+    decision: refusal.Decision | None = None
+    comp: Composition | None = None
+    answer: Answer | None = None
+
+    def lap(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + (now - since) * 1000.0
+        return now
+
+
+def _order_agencies(agencies: tuple[str, ...]) -> tuple[str, ...]:
+    specific = [a for a in agencies if a not in _BACKGROUND_AGENCIES]
+    return tuple(specific + [a for a in agencies if a in _BACKGROUND_AGENCIES])
+
+
+class AnswerService:
+    def __init__(self, store, settings: Settings):
+        self.store = store
+        self.settings = settings
+        self.corpus = CorpusView(store)
+        self.llm = None
+        if settings.llm_enabled:
+            from assistant.llm import LLMClient
+
+            self.llm = LLMClient(settings)
+        self.runnable = (
+            RunnableLambda(self._step_resolve, name="resolve_followup")
+            | RunnableLambda(self._step_retrieve, name="retrieve")
+            | RunnableLambda(self._step_compose, name="refuse_or_compose")
+            | RunnableLambda(self._step_generate, name="generate")
+        )
+        self._prepare = (
+            RunnableLambda(self._step_resolve, name="resolve_followup")
+            | RunnableLambda(self._step_retrieve, name="retrieve")
+            | RunnableLambda(self._step_compose, name="refuse_or_compose")
+        )
+
+    # --- public API ------------------------------------------------------------------------
+
+    def ask(self, question: str, history: list[Turn] | None = None, filters: SearchFilters | None = None) -> Answer:
+        run: _Run = self.runnable.invoke({"question": question, "history": history, "filters": filters})
+        return run.answer
+
+    def stream(self, question: str, history: list[Turn] | None = None, filters: SearchFilters | None = None) -> Iterator[dict[str, Any]]:
+        run: _Run = self._prepare.invoke({"question": question, "history": history, "filters": filters})
+        if self.llm is not None and not run.answer.refused:
+            yield from self._stream_llm(run)
+        else:
+            for piece in _pieces(run.answer.answer):
+                yield {"event": "delta", "text": piece}
+        run.timings["total"] = (time.perf_counter() - run.t0) * 1000.0
+        run.answer.timings_ms = dict(run.timings)
+        yield {"event": "answer", "data": run.answer.to_json()}
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def _step_resolve(self, inp: dict[str, Any]) -> _Run:
+        run = _Run(question=str(inp.get("question") or "").strip(), history=inp.get("history"), filters=inp.get("filters"))
+        t = time.perf_counter()
+        run.sanitized = sanitize(run.question)
+        condenser = self.llm.condense if (self.llm is not None and run.history) else None
+        history = [Turn(t_.role, sanitize(t_.content).question or t_.content) for t_ in (run.history or [])]
+        run.resolved = resolve(run.sanitized.question, history, condenser) if run.sanitized.question else Resolved("", run.question, "")
+        run.lap("resolve", t)
+        return run
+
+    def _step_retrieve(self, run: _Run) -> _Run:
+        t = time.perf_counter()
+        run.snap = self.corpus.snapshot()
+        question = run.resolved.question
+        if not question:
+            run.decision = refusal.Decision(True, "instructions_only", refusal.message_for("instructions_only"))
+            run.lap("retrieve", t)
+            return run
+        if run.sanitized.context_provinces:
+            question = f"{question} ({', '.join(run.sanitized.context_provinces)})"
+        analysis = self.store.analyze(question)
+        run.analysis = analysis
+        text = analysis.restored or analysis.normalized or question
+        base = analyse_question(text, provinces=tuple(analysis.provinces), agencies=_order_agencies(tuple(analysis.agencies)))
+        intent_src = run.resolved.intent_text
+        if intent_src and intent_src != run.resolved.question:
+            intent = analyse_question(self.store.analyze(intent_src).restored or intent_src)
+            base = replace(base, duty=intent.duty, numeric=intent.numeric, deadline=intent.deadline, lead=intent.lead,
+                           compare=intent.compare or base.compare)
+        if run.sanitized.injection and base.numbers:
+            base = replace(base, numeric=True)  # "X là 50, đúng không?": answer with the document's figure
+        run.info = base
+        corpus_provinces = run.snap.provinces
+        have, missing = refusal.split_provinces(base.provinces, corpus_provinces)
+        run.missing_provinces = missing
+        caller = run.filters or SearchFilters()
+        scope = tuple(dict.fromkeys([*caller.provinces, *have])) if (caller.provinces or have) else ()
+        if caller.provinces and have:
+            scope = tuple(p for p in have if p in caller.provinces) or tuple(caller.provinces)
+        run.scope = scope
+        run.decision = refusal.before_retrieval(base, text, run.snap)
+        if run.decision.refuse:
+            # Nearest passages anywhere, offered as "có thể liên quan".
+            filters = SearchFilters(doc_ids=caller.doc_ids) if caller.doc_ids else None
+        else:
+            filters = SearchFilters(provinces=scope, doc_ids=caller.doc_ids, agencies=caller.agencies)
+            filters = None if filters.is_empty() else filters
+        k = max(self.settings.top_k, RETRIEVE_K_MIN)
+        run.hits = self.store.search(question, k=k, filters=filters, analysis=analysis)
+        run.lap("retrieve", t)
+        return run
+
+    def _step_compose(self, run: _Run) -> _Run:
+        t = time.perf_counter()
+        info, snap = run.info, run.snap
+        decision = run.decision
+        if not decision.refuse:
+            caller = run.filters or SearchFilters()
+            if info.agency_listing:
+                run.comp = compose_agency(info, snap, run.scope, tuple(caller.doc_ids))
+            else:
+                top = max((h.score for h in run.hits), default=None)
+                decision = refusal.after_retrieval(top, self.settings.refusal_threshold)
+                if not decision.refuse:
+                    run.comp = compose_topic(info, run.hits, snap)
+            if run.comp is not None:
+                decision = refusal.after_composition(info, run.comp)
+            if decision.refuse and decision.reason == "no_duties":
+                decision.message = refusal.message_for("no_duties", agency=info.agencies[0])
+        run.decision = decision
+        metadata: dict[str, Any] = {
+            "provinces": list(run.scope),
+            "agencies": list(info.agencies) if info else [],
+            "intent": _intent(info),
+            "followup": bool(run.resolved and run.resolved.is_followup),
+        }
+        if run.resolved and run.resolved.is_followup:
+            metadata["followup_source"] = run.resolved.source
+        if run.sanitized and run.sanitized.injection:
+            metadata["ignored_instructions"] = list(run.sanitized.removed)
+        if run.missing_provinces:
+            metadata["provinces_not_in_corpus"] = run.missing_provinces
+        question = run.resolved.question if run.resolved and run.resolved.question else run.question
+        if decision.refuse:
+            related = related_citations(run.hits, RELATED_K)
+            msg = decision.message or refusal.REFUSAL_MESSAGE
+            if decision.reason != "instructions_only" and related and refusal.RELATED_NOTE not in msg:
+                msg = f"{msg} {refusal.RELATED_NOTE}"
+            if decision.reason == "instructions_only":
+                related = []
+            metadata.update({"refusal_reason": decision.reason, **decision.details})
+            run.answer = Answer(answer=msg, citations=[], refused=True, mode="extractive", related=related,
+                                question=question, metadata=metadata)
+        else:
+            text, citations = render(run.comp, info, snap)
+            if run.missing_provinces:
+                text += "\n\n" + (f"Kho văn bản hiện không có văn bản nào của {', '.join(run.missing_provinces)}.")
+            metadata["answer_mode"] = run.comp.mode
+            run.answer = Answer(answer=text, citations=citations, refused=False, mode="extractive", question=question,
+                                metadata=metadata)
+        run.lap("compose", t)
+        run.answer.timings_ms = dict(run.timings)
+        return run
+
+    def _step_generate(self, run: _Run) -> _Run:
+        if self.llm is not None and not run.answer.refused:
+            t = time.perf_counter()
+            passages = self._passages(run)
+            try:
+                reply = self.llm.answer(run.answer.question, passages)
+                run.lap("llm", t)
+                self._accept_llm(run, reply, passages)
+            except Exception as e:  # timeout, connection, server error: the extractive answer stands
+                run.lap("llm", t)
+                self._fallback(run, _error_reason(e))
+        run.timings["total"] = (time.perf_counter() - run.t0) * 1000.0
+        run.answer.timings_ms = dict(run.timings)
+        return run
+
+    # --- LLM helpers --------------------------------------------------------------------------
+
+    def _passages(self, run: _Run):
+        from assistant.llm import Passage
+
+        chunks = []
+        for c in run.answer.citations:
+            ch = self.store.get_chunk(c.chunk_id)
+            if ch is not None and ch.chunk_id not in {x.chunk_id for x in chunks}:
+                chunks.append(ch)
+        for h in run.hits:
+            if len(chunks) >= max(3, min(self.settings.top_k, MAX_LLM_PASSAGES)):
+                break
+            if h.chunk.chunk_id not in {x.chunk_id for x in chunks}:
+                chunks.append(h.chunk)
+        return [Passage(i, ch, ch.text) for i, ch in enumerate(chunks[:MAX_LLM_PASSAGES], 1)]
+
+    def _accept_llm(self, run: _Run, reply: str, passages) -> None:
+        from assistant.verify import verify
+
+        t = time.perf_counter()
+        result = verify(reply, passages, self.llm.system_prompt)
+        run.lap("verify", t)
+        if not result.ok:
+            self._fallback(run, result.reason or "verification_failed", result.removed)
+            return
+        by_n = {p.n: p for p in passages}
+        citations = []
+        for n in result.used:
+            sentences = [s for s, ns in result.sentence_sources if n in ns]
+            citations.append(_citation_for(n, by_n[n].chunk, sentences))
+        meta = dict(run.answer.metadata)
+        meta["verification"] = {"removed": result.removed, "passages": len(passages)}
+        run.answer = Answer(answer=result.text, citations=citations, refused=False, mode="llm", related=[],
+                            question=run.answer.question, metadata=meta, timings_ms=run.answer.timings_ms)
+
+    def _fallback(self, run: _Run, reason: str, removed: list | None = None) -> None:
+        log.warning("LLM answer rejected (%s); using the extractive answer", reason)
+        run.answer.mode = "extractive_fallback"
+        run.answer.metadata["fallback_reason"] = reason
+        if removed:
+            run.answer.metadata["verification"] = {"removed": removed}
+
+    def _stream_llm(self, run: _Run) -> Iterator[dict[str, Any]]:
+        from assistant.verify import check_sentence, citations_in
+
+        passages = self._passages(run)
+        given = {p.n: p for p in passages}
+        t = time.perf_counter()
+        reply, buffer = "", ""
+        try:
+            for piece in self.llm.stream(run.answer.question, passages):
+                reply += piece
+                buffer += piece
+                while "\n" in buffer:
+                    line, buffer = buffer.split("\n", 1)
+                    if _line_ok(line, given, check_sentence, citations_in):
+                        yield {"event": "delta", "text": line + "\n"}
+            if buffer.strip() and _line_ok(buffer, given, check_sentence, citations_in):
+                yield {"event": "delta", "text": buffer}
+            run.lap("llm", t)
+        except Exception as e:
+            run.lap("llm", t)
+            self._fallback(run, _error_reason(e))
+            return
+        self._accept_llm(run, reply, passages)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _line_ok(line: str, given, check_sentence, citations_in) -> bool:
+    """Stream only lines whose every citation was given and whose claims check out."""
+    if not line.strip():
+        return True
+    cites = citations_in(line)
+    if any(n not in given for n in cites):
+        return False
+    if not cites:
+        return line.rstrip().endswith(":")
+    return check_sentence(line, [given[n] for n in cites]) is None
+
+
+def _pieces(text: str) -> list[str]:
+    lines = text.split("\n")
+    return [ln + ("\n" if i < len(lines) - 1 else "") for i, ln in enumerate(lines)]
+
+
+def _error_reason(e: Exception) -> str:
+    name = type(e).__name__
+    if "Timeout" in name or "timed out" in str(e).lower():
+        return "timeout"
+    return f"error:{name}"
+
+
+def _intent(info: QuestionInfo | None) -> list[str]:
+    if info is None:
+        return []
+    flags = [("agency_listing", info.agency_listing), ("numeric", info.numeric), ("deadline", info.deadline),
+             ("lead", info.lead), ("compare", info.compare), ("duty", info.duty)]
+    return [name for name, on in flags if on]
+
+
+def _citation_for(n: int, chunk, sentences: list[str]) -> Citation:
+    """The passage's sentence/row that best matches the reply's sentences citing it."""
+    if chunk.kind == "table_row" and chunk.table:
+        text = table_row_quote(chunk)
+    else:
+        want = set(w for s in sentences for w in syllables(s))
+        units = [u for u in split_units(chunk) if u.kind != "heading"] or split_units(chunk)
+        best = max(units, key=lambda u: len(want & set(syllables(u.text))) / (1 + 0.01 * len(u.text)), default=None)
+        text = best.text if best is not None else chunk.text
+    return Citation(n, chunk.doc_id, chunk.doc_title, chunk.province, chunk.section, text, chunk.chunk_id, chunk.text)

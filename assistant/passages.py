@@ -1,0 +1,304 @@
+"""Split chunks into quotable units (sentences, list items, table rows) and match terms.
+
+The extractive composer, the LLM verifier and the answer evaluation all quote or compare
+the documents' own words at this granularity, so the splitting rules live in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ingest.normalize import fold, normalize_text
+from ingest.types import Chunk
+
+# Column labels of a table row, in reading order, as a trainer would say them.
+TABLE_LABELS = {
+    "lead": "Cơ quan chủ trì",
+    "partners": "cơ quan phối hợp",
+    "product": "sản phẩm",
+    "time": "thời gian",
+    "notes": "ghi chú",
+}
+NO_DEADLINE = "không nêu thời hạn"
+
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+# Markers that open a list item: "- ", "+ ", "a) ", "đ) ", "1. ", "2.3. ", "IV. ", "1) ".
+_ITEM_RE = re.compile(r"^(?:[-+•*–]\s+|[a-zđ]\)\s+|\d+(?:\.\d+)*[.)]\s+|[IVXLC]+[.)]\s+)")
+# A numbered heading that carries its own content on the same line: "2.10. Sở Văn hóa ...: Xây dựng ...".
+_HEAD_INLINE_RE = re.compile(r"^((?:\d+(?:\.\d+)*|[IVXLC]+)\.\s+[^:]{3,120}):\s+(\S.*)$")
+_HEAD_NUM_RE = re.compile(r"^(?:\d+(?:\.\d+)*|[IVXLC]+)\.?\s+\S")
+_TERMINAL = ".;!?…:"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One quotable piece of a chunk."""
+
+    chunk: Chunk
+    text: str  # as quoted in answers (normalised document text)
+    item: int  # index of the list item / line inside the chunk
+    sent: int  # index of the sentence inside the item
+    kind: str  # sentence | table_row | heading
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.chunk.chunk_id, self.item, self.sent)
+
+
+def syllables(text: str) -> list[str]:
+    """Folded syllables (lower case, no diacritics) of ``text``."""
+    return _WORD_RE.findall(fold(text))
+
+
+def folded_compact(text: str) -> str:
+    """Folded text with single spaces and no punctuation: the form used for 'contains' tests."""
+    return " ".join(syllables(text))
+
+
+def contains_phrase(haystack: str, needle: str) -> bool:
+    """Accent-insensitive phrase containment on syllable boundaries."""
+    n = folded_compact(needle)
+    if not n:
+        return False
+    return f" {n} " in f" {folded_compact(haystack)} "
+
+
+def _is_upper_start(s: str) -> bool:
+    s = s.lstrip(" \"“'(«")
+    return bool(s) and (s[0].isupper() or s[0].isdigit())
+
+
+def split_sentences(line: str) -> list[str]:
+    """Split one line into sentences at '. ' / '…' / '...' followed by an upper-case start."""
+    parts: list[str] = []
+    start = 0
+    for m in re.finditer(r"(?:\.\.\.|…)|[.!?](?=\s)", line):
+        end = m.end()
+        rest = line[end:]
+        if not rest.strip() or not _is_upper_start(rest):
+            continue
+        prev = line[max(0, m.start() - 3):m.start()]
+        # "TP." / "Tp." and single-letter abbreviations are not sentence ends.
+        if m.group(0) == "." and (re.search(r"(?:\b[A-ZĐ][a-z]?)$", prev) and not prev[-1:].isdigit()):
+            continue
+        piece = line[start:end].strip()
+        if piece:
+            parts.append(piece)
+        start = end
+    tail = line[start:].strip()
+    if tail:
+        parts.append(tail)
+    # Very short fragments ("Đồng thời,") stay with their neighbour.
+    merged: list[str] = []
+    for p in parts:
+        if merged and len(syllables(p)) < 3:
+            merged[-1] = f"{merged[-1]} {p}"
+        else:
+            merged.append(p)
+    return merged
+
+
+def _join_continuations(lines: list[str]) -> list[str]:
+    """Glue lines broken in mid-sentence (page-break debris) back together."""
+    out: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if out:
+            prev = out[-1]
+            starts_lower = line[0].islower() and not _ITEM_RE.match(line)
+            if starts_lower and prev[-1:] not in ":":
+                out[-1] = f"{prev} {line}"
+                continue
+        out.append(line)
+    return out
+
+
+def is_heading_line(line: str) -> bool:
+    """A short numbered line without a finished sentence: "2.7. Sở Công Thương:", "III. TỔ CHỨC THỰC HIỆN"."""
+    words = syllables(line)
+    if not words or len(words) > 30:
+        return False
+    if line.isupper() and len(words) <= 20:
+        return True
+    if _HEAD_NUM_RE.match(line) and (line.endswith(":") or line[-1:] not in _TERMINAL):
+        return len(words) <= 20
+    return False
+
+
+def table_row_sentence(chunk: Chunk, include_task: bool = True) -> str:
+    """A table row read as a sentence with its columns; an empty deadline is said, never guessed."""
+    t = chunk.table or {}
+    task = (t.get("task") or "").strip().rstrip(".;")
+    parts: list[str] = []
+    if include_task and task:
+        parts.append(task)
+    lead = (t.get("lead") or "").strip()
+    if lead:
+        parts.append(f"{TABLE_LABELS['lead']}: {lead}")
+    for key in ("partners", "product"):
+        val = (t.get(key) or "").strip()
+        if val:
+            parts.append(f"{TABLE_LABELS[key]}: {val}")
+    time = (t.get("time") or "").strip()
+    parts.append(f"{TABLE_LABELS['time']}: {time if time else NO_DEADLINE}")
+    notes = (t.get("notes") or "").strip()
+    if notes:
+        parts.append(f"{TABLE_LABELS['notes']}: {notes}")
+    return "; ".join(parts) + "."
+
+
+def table_row_quote(chunk: Chunk) -> str:
+    """The row's cells as written (for Citation.text): stt | task | lead | partners | product | time."""
+    t = chunk.table or {}
+    cells = [t.get(k, "").strip() for k in ("stt", "task", "lead", "partners", "product", "time", "notes")]
+    cells = [c for c in cells if c]
+    return normalize_text(" | ".join(cells)) if cells else chunk.text
+
+
+@lru_cache(maxsize=4096)
+def _units_cached(chunk: Chunk) -> tuple[Unit, ...]:
+    if chunk.kind == "table_row" and chunk.table:
+        return (Unit(chunk, table_row_quote(chunk), 0, 0, "table_row"),)
+    units: list[Unit] = []
+    lines = _join_continuations(chunk.text.split("\n"))
+    for i, line in enumerate(lines):
+        m = _HEAD_INLINE_RE.match(line)
+        if m and len(syllables(m.group(1))) <= 14:
+            units.append(Unit(chunk, m.group(1).strip(), i, 0, "heading"))
+            body = m.group(2)
+            for j, s in enumerate(split_sentences(body), start=1):
+                units.append(Unit(chunk, s, i, j, "sentence"))
+            continue
+        if is_heading_line(line):
+            units.append(Unit(chunk, line, i, 0, "heading"))
+            continue
+        for j, s in enumerate(split_sentences(line)):
+            units.append(Unit(chunk, s, i, j, "sentence"))
+    return tuple(units)
+
+
+def split_units(chunk: Chunk) -> list[Unit]:
+    """The chunk's quotable units in document order."""
+    try:
+        return list(_units_cached(chunk))
+    except TypeError:  # unhashable chunk (dict fields): no caching
+        return list(_units_cached.__wrapped__(chunk))
+
+
+def item_text(units: list[Unit]) -> str:
+    """The sentences of one list item joined back together."""
+    return " ".join(u.text for u in units)
+
+
+def strip_item_marker(text: str) -> str:
+    """"- a) Nội dung" -> "Nội dung" (for answer points, which add their own bullet)."""
+    prev = None
+    while prev != text:
+        prev = text
+        text = _ITEM_RE.sub("", text, count=1).strip()
+    return text
+
+
+NUMBER_RE = re.compile(r"\d+(?:[.,/]\d+)*(?:\s?%)?")
+DOCNUM_RE = re.compile(r"\b\d+(?:/\d{4})?/[A-ZĐa-zđ&]+(?:-[A-ZĐa-zđ&]+)*")
+
+
+def numbers_in(text: str) -> list[str]:
+    """Numbers, dates and document numbers in ``text`` as compact strings ("15", "22/5/2018", "52/QĐ-UBND")."""
+    found = [m.group(0).replace(" ", "") for m in DOCNUM_RE.finditer(text)]
+    stripped = DOCNUM_RE.sub(" ", text)
+    found += [m.group(0).replace(" ", "").rstrip(".,") for m in NUMBER_RE.finditer(stripped)]
+    return [f for f in found if f]
+
+
+def number_key(num: str) -> str:
+    """Comparable form of a number: folded, no spaces, no leading zeros ("01" == "1"),
+    thousands dots dropped ("15.000" == "15000"), decimal comma as dot ("1,5" == "1.5")."""
+    s = fold(num).replace(" ", "")
+    s = re.sub(r"(?<=\d)\.(?=\d{3}(?!\d))", "", s)
+    s = re.sub(r"(?<=\d),(?=\d{1,2}(?!\d))", ".", s)
+    s = re.sub(r"(?<![\d.])0+(?=\d)", "", s)
+    return s
+
+
+def number_supported(num: str, passage: str) -> bool:
+    """True when ``num`` occurs in ``passage`` as a whole number/date/document number."""
+    key = number_key(num)
+    if not key:
+        return True
+    keys = {number_key(n) for n in numbers_in(passage)}
+    if key in keys:
+        return True
+    # A percentage written "70%" vs "70 %" vs "70": compare without the sign too.
+    bare = key.rstrip("%")
+    return any(k.rstrip("%") == bare for k in keys) or any(bare in k.split("/") for k in keys if "/" in k and "/" not in bare and len(bare) >= 3)
+
+
+# --- where entities are named -------------------------------------------------------------
+
+_NATIONAL_ALLIANCE_RE = re.compile(r"lien minh (?:htx|hop tac xa) viet nam")
+
+
+@lru_cache(maxsize=8)
+def _alias_patterns(kind: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    from ingest.vocab import AGENCIES, PROVINCES
+
+    table = AGENCIES if kind == "agency" else PROVINCES
+    pats = []
+    for canonical, aliases in table.items():
+        forms = sorted({fold(a) for a in (canonical, *aliases)}, key=len, reverse=True)
+        body = "|".join(re.escape(f) for f in forms)
+        pats.append((canonical, re.compile(rf"(?<![\w&])(?:{body})(?![\w&])")))
+    return tuple(pats)
+
+
+def entity_spans(text: str, kind: str = "agency") -> list[tuple[int, int, str]]:
+    """(first syllable, end syllable, canonical name) of each agency/province mentioned in ``text``."""
+    folded = fold(text)
+    if kind == "agency":
+        folded = _NATIONAL_ALLIANCE_RE.sub(lambda m: " " * len(m.group(0)), folded)
+    out: list[tuple[int, int, str]] = []
+    for canonical, pat in _alias_patterns(kind):
+        for m in pat.finditer(folded):
+            a = len(_WORD_RE.findall(folded[: m.start()]))
+            out.append((a, a + len(_WORD_RE.findall(m.group(0))), canonical))
+    return sorted(out)
+
+
+def entity_offsets(text: str, kind: str = "agency") -> list[tuple[int, str]]:
+    """(syllable offset of first mention, canonical name) for agencies or provinces in ``text``."""
+    first: dict[str, int] = {}
+    for a, _, name in entity_spans(text, kind):
+        first.setdefault(name, a)
+    return sorted((a, n) for n, a in first.items())
+
+
+# Words that may come before or between the acting agencies: "Giao Liên minh...", "Đề nghị Hội
+# Nông dân...", "Giám đốc (Thủ trưởng) các sở...", "Đoàn Thanh niên, Hội Nông dân ... và ...".
+_SUBJECT_PREFIX = {"giao", "de", "nghi", "giam", "doc", "thu", "truong", "chu", "tich", "rieng", "cac", "va", "tinh", "cap"}
+
+
+def agencies_at_start(text: str) -> list[str]:
+    """Agencies named as the actor at the start of a heading or list item (a leading run of
+    agency names joined by commas / "và", possibly after "Giao" / "Đề nghị")."""
+    body = strip_item_marker(text)
+    words = _WORD_RE.findall(fold(body))
+    found: list[str] = []
+    pos = 0
+    for a, b, name in entity_spans(body, "agency"):
+        if a < pos:  # overlapping alias of an agency already taken
+            if name not in found and b <= pos:
+                continue
+            continue
+        gap = words[pos:a]
+        if all(w in _SUBJECT_PREFIX for w in gap):
+            if name not in found:
+                found.append(name)
+            pos = b
+        else:
+            break
+    return found

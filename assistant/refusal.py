@@ -1,0 +1,184 @@
+"""Decide when the documents do not answer a question, and say so politely.
+
+Signals, checked in this order (each one is a reason recorded in Answer.metadata):
+
+- ``instructions_only``: the question was nothing but instructions to the assistant;
+- ``province_not_in_corpus``: it names only provinces no indexed document belongs to;
+- ``year_not_in_corpus``: it asks about a year no document mentions ("đến năm 2030");
+- ``unknown_terms``: a word pair of the question that no document uses ("lãi suất",
+  "giấy tờ", "số điện thoại"), i.e. the topic itself is absent;
+- ``no_hits`` / ``low_score``: retrieval found nothing, or its best fused score is below
+  ``Settings.refusal_threshold`` (calibrated on evals/questions.jsonl);
+- ``weak_evidence``: the best sentence found covers too little of the question's focus words;
+- ``no_figure``: a "how much / what rate" question whose evidence holds no quantity;
+- ``no_duties``: an agency question where no document in scope assigns the agency anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ingest.normalize import fold
+
+from assistant.corpus import CorpusSnapshot
+from assistant.question import GENERIC, STOP, QuestionInfo, _alias_spans
+
+REFUSAL_MESSAGE = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không thể trả lời chính xác."
+RELATED_NOTE = "Dưới đây là một số đoạn có thể liên quan để bạn tham khảo."
+ASK_SPECIFIC = "Bạn có thể hỏi về nhiệm vụ, chỉ tiêu, thời hạn hoặc cơ quan phụ trách được nêu trong các văn bản."
+INSTRUCTIONS_MESSAGE = (
+    "Tôi chỉ trả lời câu hỏi về nội dung các văn bản đã nạp, kèm trích dẫn; "
+    "tôi không thực hiện yêu cầu thay đổi quy tắc, tiết lộ hướng dẫn hệ thống hay xuất toàn bộ dữ liệu."
+)
+
+# Focus coverage below this (share of the question's rare words found in the best evidence
+# sentence and its heading) means the documents do not talk about what is asked.
+MIN_FOCUS_COVERAGE = 0.5
+# "How much / what rate" wording: such a question needs a quantity in its evidence.
+_STRONG_NUMERIC = re.compile(r"\b(?:bao nhieu|phan tram|ty le|muc)\b|%")
+_YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
+
+
+@dataclass
+class Decision:
+    refuse: bool
+    reason: str = ""
+    message: str = ""
+    details: dict = field(default_factory=dict)
+
+
+def ok() -> Decision:
+    return Decision(False)
+
+
+def message_for(reason: str, missing_provinces: list[str] | None = None, corpus_provinces: list[str] | None = None,
+                agency: str | None = None, has_related: bool = False) -> str:
+    """The fixed polite refusal, with one sentence saying what is missing."""
+    if reason == "instructions_only":
+        return f"{INSTRUCTIONS_MESSAGE} {ASK_SPECIFIC}"
+    parts = [REFUSAL_MESSAGE]
+    if reason == "province_not_in_corpus" and missing_provinces:
+        have = ", ".join(corpus_provinces or [])
+        parts.append(
+            f"Kho văn bản hiện không có văn bản nào của {', '.join(missing_provinces)}"
+            + (f"; chỉ có văn bản của các tỉnh: {have}." if have else ".")
+        )
+    elif reason == "no_duties" and agency:
+        parts.append(f"Không văn bản nào trong phạm vi câu hỏi giao nhiệm vụ riêng cho {agency}.")
+    if has_related:
+        parts.append(RELATED_NOTE)
+    return " ".join(parts)
+
+
+# --- province and year ------------------------------------------------------------------------
+
+
+def split_provinces(provinces: tuple[str, ...], corpus_provinces: list[str]) -> tuple[list[str], list[str]]:
+    """(named provinces with documents, named provinces without)."""
+    have = [p for p in provinces if p in corpus_provinces]
+    missing = [p for p in provinces if p not in corpus_provinces]
+    return have, missing
+
+
+def unknown_years(question: str, snap: CorpusSnapshot) -> list[str]:
+    return [y for y in dict.fromkeys(_YEAR_RE.findall(question)) if not snap.known(y)]
+
+
+# --- unknown words ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    try:
+        from pyvi import ViTokenizer
+
+        return ViTokenizer
+    except Exception:  # pragma: no cover - pyvi is a dependency, but never fail a question on it
+        return None
+
+
+def _entity_free(text: str) -> str:
+    """``text`` with province/agency names blanked (folding keeps the length of NFC text)."""
+    from ingest.normalize import nfc
+
+    text = nfc(text)
+    folded = fold(text)
+    if len(folded) != len(text):
+        return text
+    chars = list(text)
+    for a, b in _alias_spans(folded):
+        for i in range(a, b):
+            chars[i] = ","
+    return "".join(chars)
+
+
+def unknown_terms(question: str, snap: CorpusSnapshot) -> list[str]:
+    """Multi-syllable words of the question (pyvi segmentation) that no document contains.
+
+    Entities, digits, question words and generic domain words are ignored; a word counts as
+    known when all its adjacent syllable pairs occur somewhere in the indexed text.
+    """
+    tok = _tokenizer()
+    if tok is None:
+        return []
+    text = _entity_free(question)
+    unknown: list[str] = []
+    for token in tok.tokenize(text).split():
+        if "_" not in token:
+            continue
+        sylls = [s for s in re.findall(r"\w+", fold(token.replace("_", " ")))]
+        if len(sylls) < 2 or any(s.isdigit() for s in sylls):
+            continue
+        if all(s in STOP or s in GENERIC for s in sylls):
+            continue
+        if all(snap.known_bigram(a, b) for a, b in zip(sylls, sylls[1:])):
+            continue
+        # A typo ("nông ngiệp") has a syllable no document uses; a real absent topic
+        # ("lãi suất", "giấy tờ") is made of known syllables in a pair no document uses.
+        if not all(snap.known(s) for s in sylls):
+            continue
+        unknown.append(token.replace("_", " "))
+    return unknown
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+
+def before_retrieval(info: QuestionInfo, question: str, snap: CorpusSnapshot) -> Decision:
+    corpus = snap.provinces
+    have, missing = split_provinces(info.provinces, corpus)
+    if missing and not have:
+        return Decision(True, "province_not_in_corpus", message_for("province_not_in_corpus", missing, corpus),
+                        {"missing_provinces": missing})
+    years = unknown_years(question, snap)
+    if years:
+        return Decision(True, "year_not_in_corpus", REFUSAL_MESSAGE, {"years": years})
+    unknown = unknown_terms(question, snap)
+    if unknown:
+        return Decision(True, "unknown_terms", REFUSAL_MESSAGE, {"unknown_terms": unknown})
+    return ok()
+
+
+def after_retrieval(top_score: float | None, threshold: float) -> Decision:
+    if top_score is None:
+        return Decision(True, "no_hits", REFUSAL_MESSAGE)
+    if top_score < threshold:
+        return Decision(True, "low_score", REFUSAL_MESSAGE, {"top_score": round(top_score, 4), "threshold": threshold})
+    return ok()
+
+
+def after_composition(info: QuestionInfo, comp, min_focus: float = MIN_FOCUS_COVERAGE) -> Decision:
+    if comp.mode == "agency":
+        if comp.empty:
+            return Decision(True, "no_duties", REFUSAL_MESSAGE, {"agency": info.agencies[0] if info.agencies else None})
+        return ok()
+    if comp.empty:
+        return Decision(True, "weak_evidence", REFUSAL_MESSAGE, {"focus_coverage": 0.0})
+    if comp.focus_coverage < min_focus:
+        return Decision(True, "weak_evidence", REFUSAL_MESSAGE, {"focus_coverage": round(comp.focus_coverage, 3)})
+    folded = " ".join(re.findall(r"\w+|%", fold(info.text)))
+    if info.numeric and _STRONG_NUMERIC.search(folded) and not comp.has_figure and not re.search(r"\bso hieu\b|\bso may\b|\bso nao\b", folded):
+        return Decision(True, "no_figure", REFUSAL_MESSAGE)
+    return ok()

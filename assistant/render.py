@@ -1,0 +1,175 @@
+"""Turns answers (Answer.to_json() dicts) into what people read: chat Markdown, citation cards,
+the cited passage with the quoted words highlighted, and a Markdown export of a conversation.
+
+Pure functions, no Gradio: the web app and the tests both use them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from datetime import datetime
+from typing import Any, Iterable
+
+from ingest.normalize import canonical_tones, fold
+
+QUOTE_PREVIEW_CHARS = 180
+
+
+def _e(text: Any) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text or "")
+
+
+def _sources(answer: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The numbered sources of an answer and their heading: citations, or 'related' for refusals."""
+    cites = answer.get("citations") or []
+    if cites:
+        return "Nguồn", cites
+    related = answer.get("related") or []
+    return ("Có thể liên quan", related) if related else ("", [])
+
+
+def source_line(c: dict[str, Any]) -> str:
+    parts = [c.get("doc_title") or c.get("doc_id") or "", c.get("province") or "không rõ tỉnh", c.get("section") or ""]
+    return " — ".join(p for p in parts if p)
+
+
+# --- Markdown ---------------------------------------------------------------------------------
+
+
+def answer_markdown(answer: dict[str, Any]) -> str:
+    """What the chat shows (and its copy button copies): the answer, then its numbered sources."""
+    text = (answer.get("answer") or "").strip()
+    heading, sources = _sources(answer)
+    if not sources:
+        return text
+    lines = [text, "", f"**{heading}:**"]
+    for c in sources:
+        lines.append(f"- **[{c.get('n')}]** {source_line(c)}")
+    return "\n".join(lines)
+
+
+def answer_with_quotes_markdown(question: str, answer: dict[str, Any]) -> str:
+    """An answer for trainers to paste into slides or notes: the question, the answer, each source and its quote."""
+    heading, sources = _sources(answer)
+    lines = [f"**Hỏi:** {question.strip()}", "", "**Trả lời:**", "", (answer.get("answer") or "").strip()]
+    if sources:
+        lines += ["", f"**{heading}:**", ""]
+        for c in sources:
+            lines.append(f"[{c.get('n')}] {source_line(c)}")
+            quote = " ".join((c.get("text") or "").split())
+            if quote:
+                lines.append(f"> «{quote}»")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def conversation_markdown(turns: Iterable[tuple[str, dict[str, Any]]], title: str = "Hỏi đáp chính sách hợp tác xã") -> str:
+    """A whole conversation as one Markdown document (for the export button)."""
+    now = datetime.now().strftime("%d/%m/%Y %H:%M")
+    out = [f"# {title}", "", f"_Xuất lúc {now}. Câu trả lời trích từ văn bản gốc; số [n] chỉ tới nguồn bên dưới mỗi câu trả lời._", ""]
+    for i, (question, answer) in enumerate(turns, 1):
+        out += [f"## {i}. {question.strip()}", "", answer_with_quotes_markdown(question, answer).split("\n", 2)[2].strip(), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+# --- HTML: citation cards and the passage -------------------------------------------------------
+
+
+def citation_cards_html(answer: dict[str, Any] | None, turn: int = 0) -> str:
+    """Clickable cards, one per numbered source; data-n / data-turn tell the app which one."""
+    if not answer:
+        return (
+            '<div class="htx-empty" id="citations-empty">Các nguồn trích dẫn của câu trả lời sẽ hiện ở đây. '
+            "Bấm vào một nguồn để xem nguyên văn đoạn văn bản.</div>"
+        )
+    heading, sources = _sources(answer)
+    if not sources:
+        return '<div class="htx-empty">Câu trả lời này không có trích dẫn.</div>'
+    intro = "Bấm vào một nguồn để xem nguyên văn." if heading == "Nguồn" else "Văn bản không trả lời trực tiếp; các đoạn này có thể liên quan."
+    cards = []
+    for c in sources:
+        quote = " ".join((c.get("text") or "").split())
+        if len(quote) > QUOTE_PREVIEW_CHARS:
+            quote = quote[:QUOTE_PREVIEW_CHARS].rsplit(" ", 1)[0] + " …"
+        cards.append(
+            f'<button type="button" class="htx-cite" data-n="{_e(c.get("n"))}" data-turn="{turn}" '
+            f'id="cite-{turn}-{_e(c.get("n"))}" title="Xem đoạn văn bản gốc">'
+            f'<span class="htx-cite-top"><span class="htx-n">[{_e(c.get("n"))}]</span>'
+            f'<span class="htx-prov">{_e(c.get("province") or "không rõ tỉnh")}</span></span>'
+            f'<span class="htx-doc">{_e(c.get("doc_title") or c.get("doc_id"))}</span>'
+            f'<span class="htx-sec">{_e(c.get("section"))}</span>'
+            f'<span class="htx-quote">«{_e(quote)}»</span></button>'
+        )
+    return (
+        f'<div class="htx-cites" data-turn="{turn}"><div class="htx-cites-head">{_e(heading)} · {_e(intro)}</div>'
+        + "".join(cards)
+        + "</div>"
+    )
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _keys(word: str) -> tuple[str, str]:
+    """Two matching keys for a word: exact (case-folded, canonical tone marks) and accent-free."""
+    return canonical_tones(word).lower(), fold(word)
+
+
+def find_quote(passage: str, quote: str) -> tuple[int, int] | None:
+    """Character span of ``quote`` in ``passage``, comparing words only (punctuation, spacing, case
+    and tone-mark placement may differ; accents are ignored as a last resort). When the whole
+    quote is not there, the longest leading part of at least half its words is used."""
+    passage, quote = _nfc(passage), _nfc(quote)
+    pw = [(m.start(), m.end(), _keys(m.group())) for m in _WORD.finditer(passage)]
+    qw = [_keys(w) for w in _WORD.findall(quote)]
+    if not pw or not qw:
+        return None
+    min_n = len(qw) if len(qw) <= 4 else max(4, (len(qw) + 1) // 2)
+    for k in (0, 1):
+        q = [w[k] for w in qw]
+        p = [w[2][k] for w in pw]
+        for n in range(len(q), min_n - 1, -1):
+            head = q[:n]
+            for i in range(len(p) - n + 1):
+                if p[i] == head[0] and p[i:i + n] == head:
+                    return pw[i][0], pw[i + n - 1][1]
+    return None
+
+
+def highlight_html(passage: str, quote: str) -> tuple[str, bool]:
+    """The passage as HTML with the quoted words in <mark>; False when the quote was not found."""
+    passage = _nfc(passage)
+    span = find_quote(passage, quote)
+    if span is None:
+        return _e(passage).replace("\n", "<br>"), False
+    a, b = span
+    body = _e(passage[:a]) + '<mark class="htx-mark">' + _e(passage[a:b]) + "</mark>" + _e(passage[b:])
+    return body.replace("\n", "<br>"), True
+
+
+def passage_html(citation: dict[str, Any] | None, passage: str | None = None, doc_full_title: str | None = None) -> str:
+    """The side panel for one citation: document, province, heading path, and the passage with the quote marked."""
+    if not citation:
+        return '<div class="htx-empty" id="passage-empty">Chưa chọn nguồn nào.</div>'
+    quote = citation.get("text") or ""
+    body, found = highlight_html(passage or quote, quote)
+    if passage and not found:
+        body = f'<p class="htx-quote-alone"><mark class="htx-mark">{_e(quote)}</mark></p><hr>' + body
+    title = doc_full_title or citation.get("doc_title") or citation.get("doc_id")
+    return (
+        f'<div class="htx-passage" data-n="{_e(citation.get("n"))}">'
+        f'<div class="htx-passage-head"><span class="htx-n">[{_e(citation.get("n"))}]</span> '
+        f'{_e(citation.get("doc_title") or citation.get("doc_id"))}</div>'
+        '<dl class="htx-meta">'
+        f'<dt>Tỉnh</dt><dd class="htx-meta-prov">{_e(citation.get("province") or "không rõ")}</dd>'
+        f'<dt>Văn bản</dt><dd class="htx-meta-doc">{_e(title)} <span class="htx-docid">({_e(citation.get("doc_id"))})</span></dd>'
+        f'<dt>Mục</dt><dd class="htx-meta-sec">{_e(citation.get("section") or "—")}</dd>'
+        "</dl>"
+        f'<div class="htx-passage-text" id="passage-text">{body}</div></div>'
+    )

@@ -1,0 +1,45 @@
+"""The lexical side of the index: BM25 (bm25s) over Vietnamese syllable token streams.
+
+Documents are ``Chunk.context_text()`` (title, province, heading path, body) analysed by
+:func:`index.text.analyze`. The index is immutable; the store builds a new one when the set
+of chunks changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import numpy as np
+
+from index.text import analyze
+
+log = logging.getLogger("htx.index.lexical")
+
+K1 = 1.2
+B = 0.75
+
+
+class LexicalIndex:
+    def __init__(self, texts: Sequence[str], k1: float = K1, b: float = B):
+        import bm25s
+
+        self.size = len(texts)
+        self._bm25 = None
+        if self.size:
+            corpus_tokens = [analyze(t) or [""] for t in texts]
+            bm = bm25s.BM25(k1=k1, b=b, method="lucene")
+            bm.index(corpus_tokens, show_progress=False)
+            self._bm25 = bm
+
+    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
+        """BM25 score of every document (array aligned with the texts given at build time)."""
+        if not self.size:
+            return np.zeros(0, dtype=np.float32)
+        ids = self._bm25.get_tokens_ids([t for t in query_tokens if t])
+        if not ids:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
+
+    def known(self, token: str) -> bool:
+        return bool(self._bm25) and token in self._bm25.vocab_dict

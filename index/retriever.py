@@ -1,0 +1,198 @@
+"""Hybrid retrieval over an immutable index snapshot.
+
+A :class:`Snapshot` is everything a reader needs, built once and never mutated: the chunks,
+the BM25 index, the diacritic model and the set of live chunk ids. The store swaps the
+snapshot reference atomically after a change; a search keeps the snapshot it started with.
+Dense candidates come from Chroma (with metadata ``where`` filters) and are dropped when their
+id is not live in the snapshot, so a half-written Chroma collection is never visible.
+
+Ranking: fuse (weighted or RRF) the lexical and dense candidates, then boost chunks of the
+provinces and agencies the question names, and demote chunks of other provinces when the
+question names one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from index.diacritics import DiacriticModel
+from index.embeddings import Embedder
+from index.fusion import fuse
+from index.lexical import LexicalIndex
+from index.query import QueryAnalyzer
+from index.text import analyze_query, content_terms, expand_abbreviations, syllables
+from ingest.normalize import fold
+from index.types import Hit, QueryAnalysis, SearchFilters
+from index.vector_store import VectorStore, build_where
+from ingest.types import Chunk, DocumentMeta
+
+log = logging.getLogger("htx.index.retriever")
+
+PROVINCE_BOOST = 0.15  # chunk of a province named in the question
+OTHER_PROVINCE_FACTOR = 0.75  # chunk of another province when the question names one
+AGENCY_BOOST = 0.12  # chunk whose responsible agencies include one named in the question
+BOOST_MAX = PROVINCE_BOOST + AGENCY_BOOST
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable view of the index. Build with :meth:`build`."""
+
+    chunks: tuple[Chunk, ...]
+    metas: dict[str, DocumentMeta]
+    position: dict[str, int]  # chunk_id -> index into chunks
+    lexical: LexicalIndex
+    diacritics: DiacriticModel
+    analyzer: QueryAnalyzer
+    province_of: np.ndarray = field(repr=False)  # object array: chunk province or ""
+    doc_of: np.ndarray = field(repr=False)
+    version: int = 0
+
+    @classmethod
+    def build(cls, chunks: Sequence[Chunk], metas: dict[str, DocumentMeta], version: int = 0) -> "Snapshot":
+        chunks = tuple(chunks)
+        texts = [c.context_text() for c in chunks]
+        model = DiacriticModel.train(texts)
+        return cls(
+            chunks=chunks,
+            metas=dict(metas),
+            position={c.chunk_id: i for i, c in enumerate(chunks)},
+            lexical=LexicalIndex(texts),
+            diacritics=model,
+            analyzer=QueryAnalyzer(model),
+            province_of=np.array([c.province or "" for c in chunks], dtype=object),
+            doc_of=np.array([c.doc_id for c in chunks], dtype=object),
+            version=version,
+        )
+
+    @property
+    def live_ids(self) -> dict[str, int]:
+        return self.position
+
+    def allowed_mask(self, filters: SearchFilters | None) -> np.ndarray | None:
+        if filters is None or filters.is_empty():
+            return None
+        mask = np.ones(len(self.chunks), dtype=bool)
+        if filters.provinces:
+            mask &= np.isin(self.province_of, list(filters.provinces))
+        if filters.doc_ids:
+            mask &= np.isin(self.doc_of, list(filters.doc_ids))
+        if filters.agencies:
+            wanted = set(filters.agencies)
+            mask &= np.array([bool(wanted.intersection(c.agencies)) for c in self.chunks], dtype=bool)
+        return mask
+
+
+class HybridRetriever:
+    def __init__(self, vectors: VectorStore, embedder: Embedder, fusion: str = "weighted",
+                 lexical_weight: float = 0.6, candidates: int = 30):
+        self.vectors = vectors
+        self.embedder = embedder
+        self.fusion = fusion
+        self.lexical_weight = lexical_weight
+        self.candidates = max(1, int(candidates))
+
+    # --- the two retrievers ------------------------------------------------------------
+
+    def lexical(self, snap: Snapshot, analysis: QueryAnalysis, mask: np.ndarray | None, n: int) -> dict[str, float]:
+        restored = analysis.restored != analysis.normalized
+        tokens = analyze_query(analysis.restored, restored_from_folded=restored)
+        if restored:
+            # Keep what was typed too: a wrong restoration then costs little.
+            tokens = list(dict.fromkeys(tokens + analyze_query(analysis.normalized, exact=False)))
+        scores = snap.lexical.scores(tokens)
+        if scores.size == 0:
+            return {}
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        n = min(n, scores.size)
+        top = np.argpartition(-scores, n - 1)[:n] if n < scores.size else np.arange(scores.size)
+        return {snap.chunks[i].chunk_id: float(scores[i]) for i in top if scores[i] > 0}
+
+    def dense(self, snap: Snapshot, analysis: QueryAnalysis, filters: SearchFilters | None, n: int) -> dict[str, float]:
+        if not snap.chunks:
+            return {}
+        vec = self.embedder.embed_query_np(analysis.restored or analysis.normalized)
+        where = None
+        if filters is not None and not filters.is_empty():
+            where = build_where(filters.provinces, filters.doc_ids, filters.agencies)
+        # Over-fetch a little: ids written for a document that is not live yet are dropped.
+        hits = self.vectors.query(vec, min(len(snap.chunks) + 16, n + 16), where)
+        out: dict[str, float] = {}
+        for h in hits:
+            if h.chunk_id in snap.position:
+                out[h.chunk_id] = h.similarity
+                if len(out) >= n:
+                    break
+        return out
+
+    # --- fusion and boosts -------------------------------------------------------------
+
+    def search(self, snap: Snapshot, analysis: QueryAnalysis, k: int = 5,
+               filters: SearchFilters | None = None) -> list[Hit]:
+        if not snap.chunks or not analysis.normalized:
+            return []
+        t0 = time.perf_counter()
+        mask = snap.allowed_mask(filters)
+        n = max(self.candidates, k)
+        lex = self.lexical(snap, analysis, mask, n)
+        t1 = time.perf_counter()
+        den = self.dense(snap, analysis, filters, n)
+        t2 = time.perf_counter()
+        if mask is not None:  # the where clause already filtered; enforce it on the snapshot too
+            den = {i: s for i, s in den.items() if mask[snap.position[i]]}
+        fused = fuse(self.fusion, lex, den, self.lexical_weight)
+        lex_max = max(lex.values()) if lex else 0.0
+        provinces = set(analysis.provinces)
+        agencies = set(analysis.agencies)
+        known_provinces = provinces & {c.province for c in snap.chunks if c.province} if provinces else set()
+        scored: list[tuple[float, str, dict[str, float]]] = []
+        for cid, base in fused.items():
+            chunk = snap.chunks[snap.position[cid]]
+            score = base
+            details = {"fused": base}
+            if known_provinces and chunk.province:
+                if chunk.province in provinces:
+                    score += PROVINCE_BOOST
+                    details["province_boost"] = PROVINCE_BOOST
+                else:
+                    score *= OTHER_PROVINCE_FACTOR
+                    details["province_factor"] = OTHER_PROVINCE_FACTOR
+            if agencies and agencies.intersection(chunk.agencies):
+                score += AGENCY_BOOST
+                details["agency_boost"] = AGENCY_BOOST
+            score = min(1.0, max(0.0, score / (1.0 + BOOST_MAX)))
+            scored.append((score, cid, details))
+        scored.sort(key=lambda x: (-x[0], snap.position[x[1]]))
+        terms = set(content_terms(analysis.restored)) | set(content_terms(analysis.normalized))
+        hits: list[Hit] = []
+        for rank, (score, cid, details) in enumerate(scored[:k], 1):
+            chunk = snap.chunks[snap.position[cid]]
+            details = dict(details)
+            details["bm25"] = lex.get(cid, 0.0)
+            details["coverage"] = _coverage(terms, chunk)
+            hits.append(Hit(
+                chunk=chunk,
+                score=float(score),
+                rank=rank,
+                lexical_score=float(lex.get(cid, 0.0) / lex_max) if lex_max > 0 else 0.0,
+                dense_score=float(den.get(cid, 0.0)),
+                details=details,
+            ))
+        log.debug("search %.1f ms lexical, %.1f ms dense, %d+%d candidates",
+                  (t1 - t0) * 1000, (t2 - t1) * 1000, len(lex), len(den))
+        return hits
+
+
+def _coverage(terms: set[str], chunk: Chunk) -> float:
+    """Share of the question's content syllables (folded) that occur in the chunk's context:
+    an absolute relevance signal, unlike the fused score which is relative to the candidates."""
+    if not terms:
+        return 0.0
+    have = {fold(s) for s in syllables(expand_abbreviations(chunk.context_text()))}
+    return sum(1 for t in terms if t in have) / len(terms)

@@ -1,0 +1,320 @@
+"""IndexStore: documents in, hybrid search out; the one object the rest of the system uses.
+
+On disk (``index_dir``):
+- ``docs/<doc_id>.json``: a document's metadata and chunks (the source of truth for text);
+- ``registry.json``: the document list (metadata, chunk ids, file) and the embedder name;
+- ``chroma/``: the embedded Chroma collection (or a Chroma server when ``chroma_host`` is set);
+- ``embedding_cache.sqlite``: vectors by content hash (owned by the embedder, see runtime).
+All JSON files are written to a temporary file and moved into place with ``os.replace``.
+
+Concurrency: writers (add/remove) take an ``RLock``; readers take no lock. They read the
+current :class:`~index.retriever.Snapshot` reference once and use that object to the end; a
+writer prepares everything (vectors in Chroma, files, a new snapshot) and then swaps the
+reference. Dense results whose ids are not in the reader's snapshot are ignored, so a reader
+never sees a half-built index. If anything fails before the swap, the previous snapshot,
+registry and files stay exactly as they were, and vectors written for new ids are deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from index.embeddings import Embedder
+from index.retriever import HybridRetriever, Snapshot
+from index.types import DocumentInfo, Hit, QueryAnalysis, SearchFilters
+from index.vector_store import VectorStore
+from ingest.types import Chunk, Document, DocumentMeta
+
+log = logging.getLogger("htx.index.store")
+
+REGISTRY_VERSION = 1
+_SAFE_ID = re.compile(r"^[\w.\-]{1,120}$")
+
+
+def _atomic_write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _doc_filename(doc_id: str) -> str:
+    if _SAFE_ID.match(doc_id) and not doc_id.startswith("."):
+        return f"{doc_id}.json"
+    return f"doc_{hashlib.sha1(doc_id.encode('utf-8')).hexdigest()[:16]}.json"
+
+
+def _meta_key(meta: DocumentMeta) -> dict[str, Any]:
+    d = meta.to_dict()
+    d.pop("source_path", None)  # the same file ingested from another folder is the same document
+    return d
+
+
+class IndexStore:
+    def __init__(self, index_dir: str | Path, embedder: Embedder, chroma_host: str | None = None,
+                 chroma_port: int = 8000, collection: str = "htx_chunks", fusion: str = "weighted",
+                 lexical_weight: float = 0.6, candidates: int = 30):
+        if fusion not in ("weighted", "rrf"):
+            raise ValueError(f"unknown fusion {fusion!r} (expected 'weighted' or 'rrf')")
+        self.index_dir = Path(index_dir)
+        self.docs_dir = self.index_dir / "docs"
+        self.registry_path = self.index_dir / "registry.json"
+        self.embedder = embedder
+        self._lock = threading.RLock()
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self._vectors = VectorStore(self.index_dir, embedder, chroma_host, chroma_port, collection)
+        self._retriever = HybridRetriever(self._vectors, embedder, fusion, lexical_weight, candidates)
+        registry, docs = self._load()
+        snap = Snapshot.build([c for _, chunks in docs for c in chunks], {m.doc_id: m for m, _ in docs})
+        self._sync_vectors(snap, registry)
+        if registry.get("embedder") != embedder.name:
+            registry["embedder"] = embedder.name
+            self._write_registry(registry)
+        self._registry = registry
+        self._snapshot = snap
+
+    # --- loading -----------------------------------------------------------------------
+
+    def _load(self) -> tuple[dict[str, Any], list[tuple[DocumentMeta, list[Chunk]]]]:
+        registry: dict[str, Any] = {"version": REGISTRY_VERSION, "embedder": None, "documents": {}}
+        if self.registry_path.exists():
+            try:
+                registry = json.loads(self.registry_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as e:
+                log.error("registry %s unreadable (%s): starting from the document files", self.registry_path, e)
+                registry = {"version": REGISTRY_VERSION, "embedder": None, "documents": {}}
+        registry.setdefault("documents", {})
+        docs: list[tuple[DocumentMeta, list[Chunk]]] = []
+        for doc_id, entry in list(registry["documents"].items()):
+            path = self.docs_dir / entry.get("file", _doc_filename(doc_id))
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                meta = DocumentMeta.from_dict(data["meta"])
+                chunks = [Chunk.from_dict(c) for c in data["chunks"]]
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                log.error("document %s: cannot read %s (%s); leaving it out", doc_id, path, e)
+                del registry["documents"][doc_id]
+                continue
+            docs.append((meta, chunks))
+        return registry, docs
+
+    def _sync_vectors(self, snap: Snapshot, registry: dict[str, Any]) -> None:
+        """Make Chroma hold exactly the snapshot's vectors (model change, new server, crash)."""
+        if not snap.chunks:
+            return
+        model_changed = registry.get("embedder") not in (None, self.embedder.name)
+        if model_changed and not self._vectors.rebuilt:
+            log.warning("embedder changed from %s to %s: rebuilding the vector collection",
+                        registry.get("embedder"), self.embedder.name)
+            self._vectors.reset()
+        have = self._vectors.content_hashes()
+        todo = [c for c in snap.chunks if have.get(c.chunk_id) != _content_hash(c)]
+        if todo:
+            log.info("embedding %d chunk(s) missing from the vector store", len(todo))
+            vecs = self.embedder.embed_passages_np([c.context_text() for c in todo])
+            self._vectors.upsert(todo, vecs, [_content_hash(c) for c in todo])
+        extra = set(have) - set(snap.position)
+        if extra and not self._vectors.remote:
+            # Leftovers of an interrupted write. On a shared server they may belong to another
+            # writer mid-update, so only the embedded store is cleaned.
+            self._vectors.delete(sorted(extra))
+
+    def _write_registry(self, registry: dict[str, Any]) -> None:
+        registry = dict(registry)
+        registry["version"] = REGISTRY_VERSION
+        registry["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        _atomic_write_json(self.registry_path, registry)
+
+    # --- writes ------------------------------------------------------------------------
+
+    def add_document(self, doc: Document) -> bool:
+        """Index ``doc`` (replacing an earlier version). Returns False when nothing changed."""
+        meta = doc.meta
+        doc_id = meta.doc_id
+        new_chunks = list(doc.chunks)
+        ids = [c.chunk_id for c in new_chunks]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"document {doc_id}: duplicate chunk ids")
+        if any(c.doc_id != doc_id for c in new_chunks):
+            raise ValueError(f"document {doc_id}: chunk with another doc_id")
+        with self._lock:
+            snap = self._snapshot
+            old_entry = self._registry["documents"].get(doc_id)
+            old_chunks = [c for c in snap.chunks if c.doc_id == doc_id]
+            if old_entry is not None and old_entry.get("chunk_ids") == ids and doc_id in snap.metas \
+                    and _meta_key(snap.metas[doc_id]) == _meta_key(meta) \
+                    and [c.to_dict() for c in old_chunks] == [c.to_dict() for c in new_chunks]:
+                log.info("document %s unchanged (%d chunks)", doc_id, len(ids))
+                return False
+            old_by_id = {c.chunk_id: c for c in old_chunks}
+            # 1. vectors (cached by content): nothing is written yet, a failure here changes nothing
+            vecs = self.embedder.embed_passages_np([c.context_text() for c in new_chunks])
+            hashes = [_content_hash(c) for c in new_chunks]
+            fresh = [i for i, c in enumerate(new_chunks) if c.chunk_id not in old_by_id]
+            changed_kept = [i for i, c in enumerate(new_chunks)
+                            if c.chunk_id in old_by_id and _content_hash(old_by_id[c.chunk_id]) != hashes[i]]
+            doc_file = self.docs_dir / _doc_filename(doc_id)
+            old_doc_bytes = doc_file.read_bytes() if doc_file.exists() else None
+            registry = json.loads(json.dumps(self._registry))
+            try:
+                # 2. new ids into Chroma (invisible to readers: not live in their snapshot)
+                self._vectors.upsert([new_chunks[i] for i in fresh], vecs[fresh] if fresh else vecs[:0],
+                                     [hashes[i] for i in fresh])
+                # 3. the new snapshot
+                chunks = self._replace_chunks(snap, doc_id, new_chunks)
+                metas = {**snap.metas, doc_id: meta}
+                new_snap = Snapshot.build(chunks, metas, version=snap.version + 1)
+                # 4. files: document, then registry (the commit point on disk)
+                _atomic_write_json(doc_file, {"meta": meta.to_dict(), "chunks": [c.to_dict() for c in new_chunks]})
+                registry["documents"][doc_id] = {
+                    "meta": meta.to_dict(), "chunk_ids": ids, "file": doc_file.name,
+                    "chunk_count": len(ids),
+                }
+                registry["embedder"] = self.embedder.name
+                self._write_registry(registry)
+            except BaseException:
+                self._rollback(doc_file, old_doc_bytes, [new_chunks[i].chunk_id for i in fresh])
+                raise
+            # 5. swap: from here on readers see the new document
+            self._snapshot = new_snap
+            self._registry = registry
+            # 6. housekeeping; stale ids are already invisible, so failures here only cost space
+            try:
+                if changed_kept:
+                    self._vectors.upsert([new_chunks[i] for i in changed_kept], vecs[changed_kept],
+                                         [hashes[i] for i in changed_kept])
+                stale = set(old_by_id) - set(ids)
+                if stale:
+                    self._vectors.delete(sorted(stale))
+            except Exception as e:  # noqa: BLE001
+                log.warning("document %s indexed, but vector clean-up failed: %s", doc_id, e)
+            log.info("document %s indexed: %d chunks (%d new, %d removed)", doc_id, len(ids), len(fresh),
+                     len(set(old_by_id) - set(ids)))
+            return True
+
+    def _rollback(self, doc_file: Path, old_doc_bytes: bytes | None, new_ids: list[str]) -> None:
+        try:
+            if old_doc_bytes is None:
+                if doc_file.exists():
+                    doc_file.unlink()
+            elif not doc_file.exists() or doc_file.read_bytes() != old_doc_bytes:
+                tmp = doc_file.with_suffix(".rollback.tmp")
+                tmp.write_bytes(old_doc_bytes)
+                os.replace(tmp, doc_file)
+            # the in-memory registry was not touched; put the old one back on disk
+            self._write_registry(self._registry)
+        except Exception as e:  # noqa: BLE001
+            log.error("rollback of files failed: %s", e)
+        try:
+            if new_ids:
+                self._vectors.delete(new_ids)
+        except Exception as e:  # noqa: BLE001
+            log.error("rollback of %d new vectors failed (they stay invisible): %s", len(new_ids), e)
+
+    @staticmethod
+    def _replace_chunks(snap: Snapshot, doc_id: str, new_chunks: list[Chunk]) -> list[Chunk]:
+        out: list[Chunk] = []
+        placed = False
+        for c in snap.chunks:
+            if c.doc_id == doc_id:
+                if not placed:
+                    out.extend(new_chunks)
+                    placed = True
+                continue
+            out.append(c)
+        if not placed:
+            out.extend(new_chunks)
+        return out
+
+    def remove_document(self, doc_id: str) -> bool:
+        with self._lock:
+            snap = self._snapshot
+            if doc_id not in self._registry["documents"]:
+                return False
+            entry = self._registry["documents"][doc_id]
+            doc_file = self.docs_dir / entry.get("file", _doc_filename(doc_id))
+            ids = [c.chunk_id for c in snap.chunks if c.doc_id == doc_id]
+            new_snap = Snapshot.build([c for c in snap.chunks if c.doc_id != doc_id],
+                                      {k: v for k, v in snap.metas.items() if k != doc_id}, version=snap.version + 1)
+            registry = json.loads(json.dumps(self._registry))
+            del registry["documents"][doc_id]
+            self._write_registry(registry)
+            self._snapshot = new_snap
+            self._registry = registry
+            try:
+                doc_file.unlink(missing_ok=True)
+                if ids:
+                    self._vectors.delete(ids)
+            except Exception as e:  # noqa: BLE001
+                log.warning("document %s removed, but clean-up failed: %s", doc_id, e)
+            log.info("document %s removed (%d chunks)", doc_id, len(ids))
+            return True
+
+    # --- reads (lock-free: one snapshot per call) ----------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def documents(self) -> list[DocumentInfo]:
+        snap = self._snapshot
+        counts: dict[str, int] = {}
+        for c in snap.chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        return [DocumentInfo(meta=snap.metas[d], chunk_count=counts.get(d, 0)) for d in sorted(snap.metas)]
+
+    def get_chunk(self, chunk_id: str) -> Chunk | None:
+        snap = self._snapshot
+        i = snap.position.get(chunk_id)
+        return snap.chunks[i] if i is not None else None
+
+    def chunks(self, doc_id: str | None = None) -> list[Chunk]:
+        snap = self._snapshot
+        if doc_id is None:
+            return list(snap.chunks)
+        return [c for c in snap.chunks if c.doc_id == doc_id]
+
+    def analyze(self, question: str) -> QueryAnalysis:
+        return self._snapshot.analyzer.analyze(question)
+
+    def search(self, question: str, k: int = 5, filters: SearchFilters | None = None,
+               analysis: QueryAnalysis | None = None) -> list[Hit]:
+        snap = self._snapshot
+        if analysis is None:
+            analysis = snap.analyzer.analyze(question)
+        return self._retriever.search(snap, analysis, k=k, filters=filters)
+
+    # --- configuration (used by evaluation to compare fusions) ------------------------
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self._retriever
+
+    def __len__(self) -> int:
+        return len(self._snapshot.chunks)
+
+
+def _content_hash(chunk: Chunk) -> str:
+    return hashlib.sha1(chunk.context_text().encode("utf-8")).hexdigest()[:16]
+
+
+__all__ = ["IndexStore"]

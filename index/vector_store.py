@@ -1,0 +1,196 @@
+"""The dense side of the index: one Chroma collection, embedded or on a server.
+
+``PersistentClient(index_dir/"chroma")`` by default; ``HttpClient(host, port)`` when a Chroma
+server is configured. Everything after client creation is the same code. We always hand
+Chroma our own embedding function and precomputed vectors (its default function downloads
+a model). The collection records which embedder filled it; when the model changes the
+caller drops and rebuilds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from index.embeddings import Embedder
+from ingest.normalize import fold
+from ingest.types import Chunk
+
+log = logging.getLogger("htx.index.vector_store")
+
+
+class VectorStoreError(RuntimeError):
+    """The vector store cannot be reached or used. ``message_vi`` is for users."""
+
+    def __init__(self, message_en: str, message_vi: str):
+        super().__init__(message_en)
+        self.message_vi = message_vi
+
+
+def agency_flag(agency: str) -> str:
+    """Metadata key of the boolean flag for one agency (Chroma metadata values are scalars)."""
+    return "ag_" + re.sub(r"[^a-z0-9]+", "_", fold(agency)).strip("_")
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "doc_id": chunk.doc_id,
+        "province": chunk.province or "",
+        "agencies": "|".join(chunk.agencies),
+        "kind": chunk.kind,
+        "order": int(chunk.order),
+        "section": chunk.section[:500],
+    }
+    for a in chunk.agencies:
+        meta[agency_flag(a)] = True
+    return meta
+
+
+def build_where(provinces: Sequence[str] = (), doc_ids: Sequence[str] = (), agencies: Sequence[str] = ()) -> dict | None:
+    """Chroma ``where`` clause for the given metadata filters (None when unfiltered)."""
+    clauses: list[dict[str, Any]] = []
+    if provinces:
+        clauses.append({"province": {"$in": list(provinces)}} if len(provinces) > 1 else {"province": provinces[0]})
+    if doc_ids:
+        clauses.append({"doc_id": {"$in": list(doc_ids)}} if len(doc_ids) > 1 else {"doc_id": doc_ids[0]})
+    if agencies:
+        flags = [{agency_flag(a): True} for a in agencies]
+        clauses.append(flags[0] if len(flags) == 1 else {"$or": flags})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    chunk_id: str
+    similarity: float  # cosine similarity
+
+
+class VectorStore:
+    def __init__(self, index_dir: str | Path, embedder: Embedder, chroma_host: str | None = None,
+                 chroma_port: int = 8000, collection: str = "htx_chunks"):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.embedder = embedder
+        self.collection_name = collection
+        self.remote = bool(chroma_host)
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        try:
+            if chroma_host:
+                self.client = chromadb.HttpClient(host=chroma_host, port=int(chroma_port), settings=chroma_settings)
+                self.client.heartbeat()
+                self.location = f"http://{chroma_host}:{chroma_port}"
+            else:
+                path = Path(index_dir) / "chroma"
+                path.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+                self.location = str(path)
+        except Exception as e:  # noqa: BLE001
+            where = f"{chroma_host}:{chroma_port}" if chroma_host else str(Path(index_dir) / "chroma")
+            raise VectorStoreError(
+                f"cannot open Chroma at {where}: {e}",
+                f"Không kết nối được kho vector Chroma tại {where}. Kiểm tra CHROMA_HOST/CHROMA_PORT "
+                "hoặc quyền ghi thư mục chỉ mục.",
+            ) from e
+        self._ef = embedder.as_chroma_function()
+        self.rebuilt = False  # True when the collection was (re)created for a different embedder
+        self.collection = self._open()
+
+    # --- collection lifecycle ----------------------------------------------------------
+
+    def _metadata(self) -> dict[str, Any]:
+        return {"embedder": self.embedder.name, "dim": int(self.embedder.dim), "hnsw:space": "cosine"}
+
+    def _create(self):
+        return self.client.get_or_create_collection(
+            name=self.collection_name, embedding_function=self._ef, metadata=self._metadata())
+
+    def _open(self):
+        col = self._create()
+        meta = col.metadata or {}
+        if meta.get("embedder") != self.embedder.name or int(meta.get("dim") or 0) != int(self.embedder.dim):
+            had = col.count()
+            if had:
+                log.warning("collection %s was built with %s, now %s: dropping %d vectors",
+                            self.collection_name, meta.get("embedder"), self.embedder.name, had)
+            self.client.delete_collection(self.collection_name)
+            col = self._create()
+            self.rebuilt = True
+        return col
+
+    def reset(self) -> None:
+        """Drop every vector (used when rebuilding from the stored chunks)."""
+        self.client.delete_collection(self.collection_name)
+        self.collection = self._create()
+
+    # --- writes ------------------------------------------------------------------------
+
+    def _batch(self) -> int:
+        try:
+            return max(1, min(2000, int(self.client.get_max_batch_size())))
+        except Exception:  # noqa: BLE001
+            return 1000
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, hashes: Sequence[str] | None = None) -> None:
+        """Write vectors with their metadata; ``hashes`` (of the embedded text) let a later
+        sync find vectors that are out of date."""
+        if not chunks:
+            return
+        step = self._batch()
+        for i in range(0, len(chunks), step):
+            part = chunks[i:i + step]
+            metas = [chunk_metadata(c) for c in part]
+            if hashes is not None:
+                for m, h in zip(metas, hashes[i:i + step]):
+                    m["h"] = h
+            self.collection.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=np.asarray(vectors[i:i + step], dtype=np.float32),
+                metadatas=metas,
+                documents=[c.text for c in part],
+            )
+
+    def delete(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        step = self._batch()
+        for i in range(0, len(ids), step):
+            self.collection.delete(ids=ids[i:i + step])
+
+    # --- reads -------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def ids(self) -> set[str]:
+        return set(self.content_hashes())
+
+    def content_hashes(self) -> dict[str, str]:
+        """chunk id -> hash of the text its vector was computed from ("" when unknown)."""
+        out: dict[str, str] = {}
+        total = self.count()
+        step = 5000
+        for offset in range(0, total, step):
+            res = self.collection.get(include=["metadatas"], limit=step, offset=offset)
+            for i, m in zip(res["ids"], res["metadatas"] or [None] * len(res["ids"])):
+                out[i] = str((m or {}).get("h", ""))
+        return out
+
+    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[DenseHit]:
+        if n <= 0:
+            return []
+        res = self.collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=n,
+            where=where,
+            include=["distances"],
+        )
+        ids = res["ids"][0] if res.get("ids") else []
+        dists = res["distances"][0] if res.get("distances") else []
+        return [DenseHit(i, float(1.0 - d)) for i, d in zip(ids, dists)]

@@ -1,0 +1,176 @@
+"""End to end in a real headless Chromium: ask, read the cited answer, open a citation,
+leave a 👎 with a comment and find it in the SQLite feedback store; documents tab; phone size.
+
+Screenshots go to the artifacts dir; the chat one is also copied to docs/screenshots/chat.png."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from service_helpers import PROBE_QUESTION, SMALL_DOC, copy_data_dir, start_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ADMIN = "browser-admin-key"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+README_SHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "chat.png"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, store, settings):
+    d = copy_data_dir(settings.data_dir, tmp_path_factory.mktemp("browserdata"))
+    srv = start_server(d, tmp_path_factory.mktemp("browserlogs"), {"HTX_ADMIN_KEY": ADMIN})
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def driver():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), "run scripts/install_browser.sh"
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1440,1000",
+                "--lang=vi-VN", "--disable-gpu", "--force-device-scale-factor=1"):
+        opts.add_argument(arg)
+    d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    d.set_page_load_timeout(120)
+    yield d
+    d.quit()
+
+
+def _wait(driver, cond, timeout=120):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.25).until(cond)
+
+
+def _css(driver, sel):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, sel)
+
+
+def _open(driver, server):
+    driver.get(server.url + "/")
+    _wait(driver, lambda d: _css(d, "#question textarea"))
+    _wait(driver, lambda d: _css(d, "#chat"))
+
+
+def test_ask_cite_and_dislike(driver, server, artifacts_dir):
+    _open(driver, server)
+    time.sleep(1)
+    page = driver.find_element("tag name", "body").text
+    for role in ("Người thành lập HTX", "Cán bộ xã, huyện", "Giảng viên tập huấn"):
+        assert role in page, f"example questions for {role!r} missing on the first screen"
+    driver.save_screenshot(str(artifacts_dir / "browser_home.png"))
+
+    box = _css(driver, "#question textarea")[0]
+    box.send_keys(PROBE_QUESTION)
+    _css(driver, "#ask-btn")[0].click()
+
+    cards = _wait(driver, lambda d: _css(d, "#citations .htx-cite"))
+    assert len(cards) >= 2
+    provinces = {e.text.strip() for e in _css(driver, "#citations .htx-prov")}
+    assert len(provinces) >= 2, provinces
+    chat_text = _css(driver, "#chat")[0].text
+    assert PROBE_QUESTION in chat_text
+    assert "[1]" in chat_text and "Nguồn" in chat_text
+
+    # open the second citation: the passage panel shows it with the quote highlighted
+    card = cards[1]
+    n = card.get_attribute("data-n")
+    card_province = card.find_element("css selector", ".htx-prov").text.strip()
+    card.click()
+    _wait(driver, lambda d: _css(d, f'#passage .htx-passage[data-n="{n}"] mark'))
+    panel = _css(driver, "#passage")[0]
+    assert card_province in panel.find_element("css selector", ".htx-meta-prov").text
+    assert panel.find_element("css selector", ".htx-meta-sec").text.strip()
+    marked = panel.find_element("css selector", "mark").text.strip()
+    assert len(marked) > 10
+    time.sleep(0.5)
+    driver.save_screenshot(str(artifacts_dir / "browser_answer.png"))
+    README_SHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(artifacts_dir / "browser_answer.png", README_SHOT)
+
+    # 👎 on the answer, with a comment
+    dislike = _wait(driver, lambda d: [b for b in _css(d, "#chat button")
+                                       if b.get_attribute("aria-label") in ("Chưa đúng", "Dislike")])
+    dislike[-1].click()
+    _wait(driver, lambda d: _css(d, "#feedback-comment textarea") and _css(d, "#feedback-comment textarea")[0].is_displayed())
+    comment = "Thiếu nhiệm vụ của Tây Ninh"
+    _css(driver, "#feedback-comment textarea")[0].send_keys(comment)
+    _css(driver, "#feedback-send")[0].click()
+    _wait(driver, lambda d: "Đã lưu góp ý" in _css(d, "#feedback-status")[0].text)
+
+    with sqlite3.connect(server.data_dir / "feedback.sqlite") as con:
+        rows = con.execute("SELECT question, answer, citations, rating, comment FROM feedback").fetchall()
+    assert len(rows) == 1, rows
+    question, answer, citations, rating, saved_comment = rows[0]
+    assert question == PROBE_QUESTION and rating == "down" and saved_comment == comment
+    assert answer.strip() and len(json.loads(citations)) >= 2
+
+
+def test_export_and_copy_markdown(driver, server):
+    # continues the conversation of the previous test
+    export = _css(driver, "#export-md")
+    assert export, "export button missing"
+    md = _css(driver, "#answer-md")
+    assert md
+    driver.execute_script("document.querySelector('#copy-md button, #copy-md .label-wrap')?.click()")
+    _wait(driver, lambda d: PROBE_QUESTION in _css(d, "#answer-md")[0].get_attribute("textContent"))
+    text = _css(driver, "#answer-md")[0].get_attribute("textContent")
+    assert "**Nguồn:**" in text and "[1]" in text
+
+
+def test_projector_and_phone(driver, server, artifacts_dir):
+    _open(driver, server)
+    _css(driver, "#big-text")[0].click()
+    _wait(driver, lambda d: d.execute_script("return document.documentElement.classList.contains('htx-big')"))
+    size = driver.execute_script("return parseFloat(getComputedStyle(document.querySelector('.gradio-container')).fontSize)")
+    assert size >= 22
+    driver.save_screenshot(str(artifacts_dir / "browser_projector.png"))
+
+    driver.set_window_size(390, 844)
+    _open(driver, server)
+    _css(driver, "#question textarea")[0].send_keys("Liên minh HTX tỉnh có nhiệm vụ gì?")
+    _css(driver, "#ask-btn")[0].click()
+    _wait(driver, lambda d: _css(d, "#citations .htx-cite"))
+    overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 2, f"page is {overflow}px wider than a phone screen"
+    driver.save_screenshot(str(artifacts_dir / "browser_phone.png"))
+    driver.set_window_size(1440, 1000)
+
+
+def test_documents_tab_upload(driver, server, artifacts_dir, tmp_path):
+    _open(driver, server)
+    tab = [b for b in _css(driver, "button[role='tab']") if "Văn bản" in b.text]
+    assert tab
+    tab[0].click()
+    _wait(driver, lambda d: len(_css(d, "#docs-table tbody tr")) == 5)
+    src = tmp_path / "ong_mat_trinh_duyet.txt"
+    src.write_text(SMALL_DOC, encoding="utf-8")
+    # wrong key first: refused, nothing changes
+    _css(driver, "#admin-key input")[0].send_keys("sai-khoa")
+    _css(driver, "#upload-file input[type='file']")[0].send_keys(str(src))
+    _wait(driver, lambda d: "ong_mat_trinh_duyet" in _css(d, "#upload-file")[0].text)
+    _css(driver, "#upload-btn")[0].click()
+    _wait(driver, lambda d: "sai khóa" in _css(d, "#docs-status")[0].text.lower())
+    assert len(_css(driver, "#docs-table tbody tr")) == 5
+    key = _css(driver, "#admin-key input")[0]
+    key.clear()
+    key.send_keys(ADMIN)
+    _css(driver, "#upload-btn")[0].click()
+    _wait(driver, lambda d: "ong_mat_trinh_duyet" in _css(d, "#docs-status")[0].text and "✔" in _css(d, "#docs-status")[0].text)
+    _wait(driver, lambda d: len(_css(d, "#docs-table tbody tr")) == 6)
+    assert (server.data_dir / "corpus" / "ong_mat_trinh_duyet.txt").exists()
+    driver.save_screenshot(str(artifacts_dir / "browser_documents.png"))
