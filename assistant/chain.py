@@ -34,6 +34,7 @@ log = logging.getLogger("htx.chain")
 
 RETRIEVE_K_MIN = 8  # candidate chunks for topic answers (Settings.top_k if larger)
 RELATED_K = 3
+PER_PROVINCE_K = 5  # extra candidates per province for comparisons
 MAX_LLM_PASSAGES = 8
 # Agencies that are rarely what a question asks about when another one is named too
 # ("UBND tỉnh giao Sở Công Thương những gì?" asks about Sở Công Thương).
@@ -57,6 +58,7 @@ class _Run:
     hits: list[Hit] = field(default_factory=list)
     scope: tuple[str, ...] = ()
     missing_provinces: list[str] = field(default_factory=list)
+    per_province: bool = False
     decision: refusal.Decision | None = None
     comp: Composition | None = None
     answer: Answer | None = None
@@ -162,6 +164,17 @@ class AnswerService:
             filters = None if filters.is_empty() else filters
         k = max(self.settings.top_k, RETRIEVE_K_MIN)
         run.hits = self.store.search(question, k=k, filters=filters, analysis=analysis)
+        # A comparison gets the best passages of each province, not only of the best one.
+        compare_over = list(have) if len(have) >= 2 else (corpus_provinces if base.compare and not have else [])
+        if compare_over and not run.decision.refuse and not base.agency_listing:
+            run.per_province = True
+            seen = {h.chunk.chunk_id for h in run.hits}
+            for p in compare_over:
+                pf = SearchFilters(provinces=(p,), doc_ids=caller.doc_ids, agencies=caller.agencies)
+                for h in self.store.search(question, k=PER_PROVINCE_K, filters=pf, analysis=analysis):
+                    if h.chunk.chunk_id not in seen:
+                        seen.add(h.chunk.chunk_id)
+                        run.hits.append(h)
         run.lap("retrieve", t)
         return run
 
@@ -177,7 +190,7 @@ class AnswerService:
                 top = max((h.score for h in run.hits), default=None)
                 decision = refusal.after_retrieval(top, self.settings.refusal_threshold)
                 if not decision.refuse:
-                    run.comp = compose_topic(info, run.hits, snap)
+                    run.comp = compose_topic(info, run.hits, snap, per_province=run.per_province)
             if run.comp is not None:
                 decision = refusal.after_composition(info, run.comp)
             if decision.refuse and decision.reason == "no_duties":

@@ -36,8 +36,9 @@ class CorpusSnapshot:
     signature: tuple
     chunks: list[Chunk] = field(default_factory=list)
     docs: dict[str, DocumentMeta] = field(default_factory=dict)
-    df: Counter = field(default_factory=Counter)  # syllable -> number of chunks containing it
-    bigrams: set[str] = field(default_factory=set)
+    df: Counter = field(default_factory=Counter)  # scoring token (passages.score_tokens) -> chunks containing it
+    raw: set[str] = field(default_factory=set)  # folded syllables used anywhere
+    bigrams: set[str] = field(default_factory=set)  # adjacent folded syllable pairs used anywhere
 
     @property
     def n(self) -> int:
@@ -57,8 +58,13 @@ class CorpusSnapshot:
     def idf(self, term: str) -> float:
         return math.log(1.0 + self.n / (1.0 + self.df.get(term, 0)))
 
-    def known(self, term: str) -> bool:
+    def has_token(self, term: str) -> bool:
+        """``term`` is a scoring token of some chunk."""
         return self.df.get(term, 0) > 0
+
+    def known(self, syllable: str) -> bool:
+        """``syllable`` (folded) occurs somewhere in the indexed text."""
+        return syllable in self.raw
 
     def known_bigram(self, a: str, b: str) -> bool:
         return f"{a} {b}" in self.bigrams
@@ -77,6 +83,9 @@ class CorpusView:
         self._snap: CorpusSnapshot | None = None
 
     def _signature(self) -> tuple:
+        snap = getattr(self.store, "snapshot", None)  # IndexStore exposes its immutable snapshot
+        if snap is not None and hasattr(snap, "version"):
+            return ("snapshot", id(snap), snap.version)
         docs = self.store.documents()
         return tuple(sorted((d.meta.doc_id, d.meta.sha256, d.chunk_count) for d in docs))
 
@@ -96,13 +105,18 @@ class CorpusView:
     def _build(self, sig: tuple) -> CorpusSnapshot:
         docs = {d.meta.doc_id: d.meta for d in self.store.documents()}
         chunks = sorted(self.store.chunks(), key=lambda c: (c.doc_id, c.order))
+        from assistant.passages import score_tokens
+
         df: Counter = Counter()
+        raw: set[str] = set()
         bigrams: set[str] = set()
         for c in chunks:
             text = c.context_text()
-            df.update(set(_LINE_WORDS.findall(fold(text))))
+            df.update(set(score_tokens(text)))
+            raw.update(_LINE_WORDS.findall(fold(text)))
             bigrams |= _bigrams(text)
         for meta in docs.values():
             bigrams |= _bigrams(meta.title or "")
+            raw.update(_LINE_WORDS.findall(fold(meta.title or "")))
         log.info("corpus view rebuilt: %d documents, %d chunks", len(docs), len(chunks))
-        return CorpusSnapshot(signature=sig, chunks=chunks, docs=docs, df=df, bigrams=bigrams)
+        return CorpusSnapshot(signature=sig, chunks=chunks, docs=docs, df=df, raw=raw, bigrams=bigrams)

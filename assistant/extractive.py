@@ -3,16 +3,19 @@
 Two ways of selecting what to quote:
 
 - agency listing ("Sở Công Thương phải làm gì?"): every passage of every document in scope
-  that assigns the agency a duty (its own numbered section, a table row it leads, an item
-  that names it as the actor, a row where it coordinates), one block per province;
-  provinces whose documents assign it nothing are named.
-- topic: the sentences, list items and table rows of the retrieved chunks that best cover
-  the question's words (weighted by rarity), with a bonus for a figure when a figure is
-  asked, a date when a deadline is asked, a lead agency when "who" is asked.
+  that gives the agency a duty, one block per province, provinces whose documents assign it
+  nothing named. Roles, in order of priority: ``duty`` (its own numbered section, a table row
+  it leads), ``mention`` (an item that names it as the actor: "Sở KH&ĐT là cơ quan đầu
+  mối..."), ``about`` (a section whose heading is about it), ``issuer`` (the document is its
+  own plan), ``partner`` (a table row where it coordinates). Over ~8 points a block keeps the
+  ones closest to the question's words.
+- topic: the sentences, list items and table rows of the retrieved chunks that best cover the
+  question's words (weighted by rarity), with a bonus for a figure when a figure is asked, a
+  date when a deadline is asked, a lead agency when "who" is asked, a decree number when
+  "which decree" is asked. Questions spanning provinces get the best passages of each.
 
 Points are merged when duplicated (the same text in two chunks, a body paragraph repeated
-as an appendix row), ordered as in the document, grouped by province and document, and
-each ends with its citation [n].
+as an appendix row), ordered, grouped by province and document, and each ends with [n].
 """
 
 from __future__ import annotations
@@ -21,18 +24,21 @@ import re
 from dataclasses import dataclass, field
 
 from index.types import Hit
-from ingest.normalize import fold
 from ingest.types import Chunk
 
 from assistant.corpus import CorpusSnapshot
 from assistant.passages import (
+    DOCNUM_RE,
     NO_DEADLINE,
     Unit,
     agencies_at_start,
     entity_offsets,
+    fuzzy_known,
+    score_tokens,
     split_units,
     strip_item_marker,
     syllables,
+    table_row_quote,
     table_row_sentence,
 )
 from assistant.question import QuestionInfo
@@ -42,8 +48,10 @@ MAX_POINTS_PER_BLOCK = 8  # a trainer reads answers on a projector
 MAX_TOPIC_POINTS = 6
 MAX_FOCUSED_POINTS = 3  # a figure, a deadline, a lead agency: the best few
 MAX_POINT_WORDS = 90  # longer items are cut to their relevant sentences
+WHOLE_ITEM_WORDS = 60  # a selected sentence brings its whole item when the item is this short
 RELATIVE_CUTOFF = 0.6  # keep units scoring at least this fraction of the best one
 ABSOLUTE_CUTOFF = 0.2
+_TASK_HEADING = re.compile(r"nhiem vu|giai phap|to chuc thuc hien|phan cong|noi dung phoi hop")
 
 
 @dataclass
@@ -53,7 +61,9 @@ class Point:
     chunk: Chunk
     score: float
     order: tuple[int, int, int]
-    role: str = "topic"  # duty | mention | partner | topic
+    role: str = "topic"  # duty | mention | about | issuer | partner | topic
+    focus: float = 0.0  # share of the question's focus words it covers
+    figure: bool = False  # holds the quantity a numeric question asks for
 
 
 @dataclass
@@ -72,7 +82,8 @@ class Composition:
     notes: list[str] = field(default_factory=list)
     best_score: float = 0.0
     focus_coverage: float = 0.0  # share of the question's focus words found in the best evidence
-    has_figure: bool = False  # a quantity near the question's words was found (numeric questions)
+    figure_coverage: float = 0.0  # the same for the best passage holding a quantity (numeric questions)
+    has_figure: bool = False
 
     @property
     def empty(self) -> bool:
@@ -96,26 +107,31 @@ def _table_agencies(chunk: Chunk, column: str) -> list[str]:
     return [name for _, name in entity_offsets(value, "agency")]
 
 
-def _items(units: list[Unit], start_resp: list[str]) -> list[tuple[list[str], list[Unit]]]:
-    """Group sentence units by list item, tracking inline headings that change the actor."""
-    groups: list[tuple[list[str], list[Unit]]] = []
-    resp = list(start_resp)
-    current: dict[int, list[Unit]] = {}
-    order: list[int] = []
-    resp_of: dict[int, list[str]] = {}
-    for u in units:
+@dataclass
+class _Item:
+    units: list[Unit]
+    actors: list[str]  # agencies whose section this item is in
+    about: list[str]  # agencies the enclosing headings talk about
+    task: bool  # inside a "tasks / organisation" section
+
+
+def _items(chunk: Chunk) -> list[_Item]:
+    """The chunk's list items, with the actor and topic of the headings above each one."""
+    actors = heading_agencies(chunk)
+    about = [n for h in chunk.heading_path for _, n in entity_offsets(h)]
+    task = any(_TASK_HEADING.search(" ".join(syllables(h))) for h in chunk.heading_path)
+    items: dict[int, _Item] = {}
+    for u in split_units(chunk):
         if u.kind == "heading":
             named = agencies_at_start(u.text)
-            resp = named if named else []
+            actors = named
+            about = [n for _, n in entity_offsets(u.text)]
+            task = task or bool(_TASK_HEADING.search(" ".join(syllables(u.text))))
             continue
-        if u.item not in current:
-            current[u.item] = []
-            order.append(u.item)
-            resp_of[u.item] = list(resp)
-        current[u.item].append(u)
-    for i in order:
-        groups.append((resp_of[i], current[i]))
-    return groups
+        if u.item not in items:
+            items[u.item] = _Item([], list(actors), list(about), task)
+        items[u.item].units.append(u)
+    return list(items.values())
 
 
 # --- scoring --------------------------------------------------------------------------------
@@ -123,17 +139,19 @@ def _items(units: list[Unit], start_resp: list[str]) -> list[tuple[list[str], li
 
 _QUANTITY_RE = re.compile(
     r"(?:(?:trên|dưới|ít nhất|tối thiểu|tối đa|từ|khoảng|gấp|lên|đạt)\s+)?"
-    r"\d+(?:[.,]\d+)*(?:\s*[-–]\s*\d+(?:[.,]\d+)*)?\s*"
-    r"(?:%|tỷ đồng|triệu đồng|lần|HTX|THT|LHHTX|QTDND|xã|hộ|thành viên|mô hình|lớp|tổ hợp tác|hợp tác xã|"
-    r"liên hiệp hợp tác xã|cán bộ|năm|tháng|sản phẩm|đơn vị|thành viên quản lý)?",
+    r"\d+(?:[.,]\d+)*(?:\s*(?:[-–]|đến)\s*\d+(?:[.,]\d+)*)?\s*"
+    r"(?:%(?:/\s*năm)?(?:\s+trở lên)?|tỷ đồng|triệu đồng|lần|LHHTX|HTX|THT|QTDND|xã|hộ|thành viên|mô hình|lớp|tổ hợp tác|"
+    r"hợp tác xã|liên hiệp hợp tác xã|cán bộ|sản phẩm|đơn vị|thành viên quản lý|làng nghề)?",
     re.IGNORECASE,
 )
 _TIME_RE = re.compile(
     r"(?:(?:trước|sau|đến|từ|trong|vào)\s+)?ngày\s+\d{1,2}(?:\s+tháng\s+\d{1,2}|/\d{1,2})(?:(?:\s+năm\s+|/)\d{4})?(?:\s+(?:hàng|hằng)\s+năm)?"
+    r"|(?:kể\s+)?từ ngày ký"
     r"|quý\s+[IVX]+(?:\s+(?:hàng|hằng)\s+năm)?"
     r"|(?:đến|trước|trong|từ|sau)\s+năm\s+\d{4}"
     r"|giai đoạn\s+\d{4}\s*[-–]\s*\d{4}"
-    r"|định kỳ(?:\s+\d+\s+tháng)?(?:\s*\([^)]*\))?"
+    r"|định kỳ(?:\s+\d+\s+tháng)?(?:\s*\([^)]*\))?(?:\s+và\s+hằng năm|\s+và\s+hàng năm)?"
+    r"|\d+\s+tháng(?:,\s*(?:1\s+)?năm)?"
     r"|(?:hàng|hằng|mỗi)\s+năm"
     r"|thường xuyên"
     r"|\b(?:19|20)\d{2}\s*[-–]\s*(?:19|20)\d{2}\b"
@@ -143,47 +161,55 @@ _TIME_RE = re.compile(
 _YEAR_ONLY_RE = re.compile(r"^(?:năm\s+)?(?:19|20)\d{2}$", re.IGNORECASE)
 
 
-def _positions(words: list[str], terms: set[str]) -> list[int]:
-    return [i for i, w in enumerate(words) if w in terms]
+def _word_index(text: str, pos: int) -> int:
+    return len(syllables(text[:pos]))
 
 
 def _closest(text: str, matches: list[re.Match], terms: set[str]) -> re.Match | None:
+    """The match nearest (in words) to the question's words in ``text``."""
     if not matches:
         return None
-    words_before = lambda pos: len(syllables(text[:pos]))  # noqa: E731
-    anchor = _positions(syllables(text), terms)
+    words = syllables(text)
+    anchor = [i for i, w in enumerate(words) if w in terms]
     if not anchor:
         return matches[0]
-    return min(matches, key=lambda m: min(abs(words_before(m.start()) - a) for a in anchor))
+    return min(matches, key=lambda m: min(abs(_word_index(text, m.start()) - a) for a in anchor))
+
+
+def _anchor_terms(info: QuestionInfo) -> set[str]:
+    terms = set()
+    for t in info.focus or info.terms:
+        terms.update(syllables(t))
+    return terms
 
 
 def find_figure(text: str, info: QuestionInfo) -> str | None:
-    """The quantity in ``text`` closest to the question's words (years and document numbers excluded)."""
-    cands = []
+    """The quantity in ``text`` closest to the question's words (years, dates and document
+    numbers excluded)."""
+    cands: list[re.Match] = []
     for m in _QUANTITY_RE.finditer(text):
         s = m.group(0).strip()
         before = text[max(0, m.start() - 1):m.start()]
         after = text[m.end():m.end() + 1]
-        if before in "/-" and before or after in ("/",):
-            continue  # part of a date or a document number
-        if _YEAR_ONLY_RE.match(s) or re.fullmatch(r"(?:19|20)\d{2}(?:\s*[-–]\s*(?:19|20)\d{2})?", s):
+        if before in ("/", "-") or after == "/" or re.match(r"\d", after or " "):
+            continue  # inside a date or a document number
+        num = re.search(r"\d+(?:[.,]\d+)*", s).group(0)
+        if _YEAR_ONLY_RE.match(s) or re.fullmatch(r"(?:19|20)\d{2}", num) and not re.search(r"%|tỷ|triệu|HTX|THT", s):
             continue
-        if re.fullmatch(r"\d+", s) and not re.search(r"(?:%|tỷ|triệu|lần)", text[m.end():m.end() + 8]):
-            # a bare number: keep only when followed by a counted noun (the regex did not catch)
-            nxt = syllables(text[m.end():m.end() + 25])[:2]
-            if not nxt or nxt[0] in {"nam", "thang", "ngay", "qd", "nq", "ct", "kh", "nd"}:
-                continue
-            s = f"{s} {text[m.end():].split()[0]}" if text[m.end():].split() else s
-        cands.append((m, s))
-    if not cands:
-        return None
-    best = _closest(text, [m for m, _ in cands], set(info.focus or info.terms))
-    return next(s for m, s in cands if m is best).rstrip(" ,;.")
+        if re.fullmatch(r"(?:[^\d]*\s)?\d+(?:[.,]\d+)*", s):
+            continue  # a bare number: no unit, not a figure anyone asks for
+        cands.append(m)
+    best = _closest(text, cands, _anchor_terms(info))
+    return best.group(0).strip().rstrip(" ,;.") if best else None
 
 
 def find_time(text: str, info: QuestionInfo) -> str | None:
-    matches = list(_TIME_RE.finditer(text))
-    best = _closest(text, matches, set(info.focus or info.terms))
+    best = _closest(text, list(_TIME_RE.finditer(text)), _anchor_terms(info))
+    return best.group(0).strip() if best else None
+
+
+def find_docnum(text: str, info: QuestionInfo) -> str | None:
+    best = _closest(text, list(DOCNUM_RE.finditer(text)), _anchor_terms(info))
     return best.group(0).strip() if best else None
 
 
@@ -192,15 +218,31 @@ class Scorer:
 
     def __init__(self, info: QuestionInfo, snap: CorpusSnapshot):
         self.info = info
-        terms = list(dict.fromkeys(info.terms))
-        self.weights = {t: snap.idf(t) for t in terms}
+        self.snap = snap
+        self.weights = self._weigh(info.terms)
         self.total = sum(self.weights.values())
-        self.focus = {t: snap.idf(t) for t in dict.fromkeys(info.focus)}
+        self.focus = self._weigh(info.focus)
         self.focus_total = sum(self.focus.values())
-        seq = list(info.terms)
+        seq = [self._fix(t) for t in info.terms]
+        seq = [t for t in seq if t]
         self.bigrams = {f"{a} {b}" for a, b in zip(seq, seq[1:])}
 
-    def _cov(self, weights: dict[str, float], total: float, words: set[str], context: set[str]) -> float:
+    def _fix(self, t: str) -> str | None:
+        """A typed word as the corpus writes it (typos corrected, unknown words dropped)."""
+        if self.snap.has_token(t) or t.isdigit():
+            return t
+        return fuzzy_known(t, self.snap.has_token)
+
+    def _weigh(self, terms) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for t in dict.fromkeys(terms):
+            fixed = self._fix(t)
+            if fixed and not fixed.isdigit():
+                out[fixed] = max(out.get(fixed, 0.0), self.snap.idf(fixed))
+        return out
+
+    @staticmethod
+    def _cov(weights: dict[str, float], total: float, words: set[str], context: set[str]) -> float:
         if total <= 0:
             return 0.0
         got = 0.0
@@ -212,17 +254,17 @@ class Scorer:
         return got / total
 
     def coverage(self, text: str, context: str = "") -> float:
-        return self._cov(self.weights, self.total, set(syllables(text)), set(syllables(context)))
+        return self._cov(self.weights, self.total, set(score_tokens(text)), set(score_tokens(context)))
 
     def focus_coverage(self, text: str, context: str = "") -> float:
         if not self.focus:
-            return 1.0
-        return self._cov(self.focus, self.focus_total, set(syllables(text)), set(syllables(context)))
+            return 1.0 if self.info.focus == () else 0.0
+        return self._cov(self.focus, self.focus_total, set(score_tokens(text)), set(score_tokens(context)))
 
     def bigram_share(self, text: str) -> float:
         if not self.bigrams:
             return 0.0
-        words = syllables(text)
+        words = score_tokens(text)
         have = {f"{a} {b}" for a, b in zip(words, words[1:])}
         return len(self.bigrams & have) / len(self.bigrams)
 
@@ -233,8 +275,10 @@ class Scorer:
             s += 0.15
         if info.deadline and (is_row or _TIME_RE.search(text)):
             s += 0.15
-        if info.lead and (is_row or re.search(r"chủ trì|đầu mối|phối hợp", text, re.IGNORECASE)):
+        if info.lead and (is_row or re.search(r"chủ trì|đầu mối|giao|về\s+(?:Sở|Liên minh|Ủy ban|UBND)", text, re.IGNORECASE)):
             s += 0.1
+        if info.docnum and DOCNUM_RE.search(text):
+            s += 0.15
         return s
 
 
@@ -242,19 +286,32 @@ class Scorer:
 
 
 def _context_of(chunk: Chunk) -> str:
-    return " ".join((chunk.section or "", " ".join(chunk.heading_path)))
+    return " ".join((chunk.doc_title or "", chunk.section or "", " ".join(chunk.heading_path)))
+
+
+def _lead_value(quote: str, info: QuestionInfo) -> str | None:
+    if info.docnum:
+        v = find_docnum(quote, info)
+        if v:
+            return v
+    if info.numeric:
+        v = find_figure(quote, info)
+        if v:
+            return v
+    if info.deadline:
+        return find_time(quote, info)
+    return None
 
 
 def _row_point(chunk: Chunk, score: float, role: str, info: QuestionInfo) -> Point:
     t = chunk.table or {}
     text = table_row_sentence(chunk)
+    time = (t.get("time") or "").strip()
+    lead = (t.get("lead") or "").strip()
     if info.deadline and not info.numeric:
-        time = (t.get("time") or "").strip()
         text = f"Thời gian: {time or NO_DEADLINE} — {text}"
-    elif info.lead and not info.deadline and (t.get("lead") or "").strip():
-        text = f"{t['lead'].strip()} chủ trì — {text}"
-    from assistant.passages import table_row_quote
-
+    elif info.lead and lead:
+        text = f"{lead} chủ trì — {text}"
     return Point(text, table_row_quote(chunk), chunk, score, (chunk.order, 0, 0), role)
 
 
@@ -276,12 +333,9 @@ def _item_point(units: list[Unit], score: float, role: str, info: QuestionInfo, 
     units = _cut(units, scorer)
     quote = " ".join(u.text for u in units)
     text = strip_item_marker(quote)
-    if info.numeric or info.deadline:
-        lead = find_figure(quote, info) if info.numeric else None
-        if info.deadline and not lead:
-            lead = find_time(quote, info)
-        if lead:
-            text = f"{lead}: «{text}»"
+    lead = _lead_value(quote, info) if (info.numeric or info.deadline or info.docnum) else None
+    if lead:
+        text = f"{lead}: «{text}»"
     u0 = units[0]
     return Point(text, quote, u0.chunk, score, (u0.chunk.order, u0.item, u0.sent), role)
 
@@ -301,7 +355,7 @@ def _dedupe(points: list[Point]) -> list[Point]:
         if dup is None:
             out.append(p)
         elif p.chunk.kind == "table_row" and dup.chunk.kind != "table_row":
-            out[out.index(dup)] = Point(p.text, p.quote, p.chunk, max(p.score, dup.score), p.order, p.role)
+            out[out.index(dup)] = Point(p.text, p.quote, p.chunk, max(p.score, dup.score), p.order, p.role, dup.focus, p.figure)
     return out
 
 
@@ -316,30 +370,51 @@ def _in_scope(chunk: Chunk, provinces: tuple[str, ...], doc_ids: tuple[str, ...]
     return True
 
 
-_ROLE_RANK = {"duty": 0, "mention": 1, "partner": 2, "topic": 3}
+_ROLE_RANK = {"duty": 0, "mention": 1, "about": 2, "issuer": 3, "partner": 4, "topic": 5}
 
 
-def agency_points(agency: str, chunks: list[Chunk], info: QuestionInfo) -> list[Point]:
-    """Every passage that gives ``agency`` a duty, in document order."""
+def agency_points(agency: str, chunks: list[Chunk], info: QuestionInfo, snap: CorpusSnapshot, scorer: Scorer | None) -> list[Point]:
+    """Every passage that gives ``agency`` a duty."""
+    from ingest.vocab import find_agencies
+
+    issued_by = {d: find_agencies(m.issuer or "") for d, m in snap.docs.items()}
     points: list[Point] = []
+
+    def rank(text: str, context: str) -> float:
+        return scorer.focus_coverage(text, context) if scorer is not None and scorer.focus else 0.0
+
     for chunk in chunks:
+        issuer = agency in issued_by.get(chunk.doc_id, [])
+        context = _context_of(chunk)
         if chunk.kind == "table_row" and chunk.table:
-            if agency in _table_agencies(chunk, "lead"):
-                points.append(_row_point(chunk, 1.0, "duty", info))
-            elif agency in _table_agencies(chunk, "partners"):
-                points.append(_row_point(chunk, 0.5, "partner", info))
+            lead, partners = _table_agencies(chunk, "lead"), _table_agencies(chunk, "partners")
+            role = ("duty" if agency in lead else "partner" if agency in partners
+                    else "issuer" if issuer and not lead else None)
+            if role:
+                p = _row_point(chunk, 1.0, role, info)
+                p.focus = rank(" ".join(v for v in chunk.table.values() if v), context)
+                points.append(p)
             continue
-        start = heading_agencies(chunk)
-        for resp, units in _items(split_units(chunk), start):
-            first = units[0].text
-            if agency in resp and not (len(resp) > 1 and agency not in agencies_at_start(first) and agencies_at_start(first)):
-                points.append(_item_point(units, 1.0, "duty", info, None))
-            elif agency in agencies_at_start(first):
-                points.append(_item_point(units, 0.8, "mention", info, None))
+        for item in _items(chunk):
+            first = item.units[0].text
+            starts = agencies_at_start(first)
+            if agency in item.actors and not (starts and agency not in starts and len(item.actors) > 1):
+                role = "duty"
+            elif agency in starts:
+                role = "mention"
+            elif agency in item.about and not starts and not item.actors:
+                role = "about"
+            elif issuer and item.task and not starts and not item.actors:
+                role = "issuer"
+            else:
+                continue
+            p = _item_point(item.units, 1.0, role, info, scorer)
+            p.focus = rank(p.quote, context)
+            points.append(p)
     return _dedupe(points)
 
 
-def _group(points: list[Point], snap: CorpusSnapshot, cap: int, by_score: bool) -> list[Block]:
+def _group(points: list[Point], snap: CorpusSnapshot, cap: int, display: str) -> list[Block]:
     blocks: dict[tuple[str | None, str], Block] = {}
     for p in points:
         key = (p.chunk.province, p.chunk.doc_id)
@@ -348,10 +423,18 @@ def _group(points: list[Point], snap: CorpusSnapshot, cap: int, by_score: bool) 
         blocks[key].points.append(p)
     out = []
     for b in blocks.values():
-        ranked = sorted(b.points, key=lambda p: (_ROLE_RANK.get(p.role, 9), -p.score, p.order))
+        if display == "listing":
+            ranked = sorted(b.points, key=lambda p: (_ROLE_RANK.get(p.role, 9), -round(p.focus, 2), p.order))
+        else:
+            ranked = sorted(b.points, key=lambda p: (-p.score, p.order))
         kept = ranked[:cap]
         b.omitted = len(ranked) - len(kept)
-        b.points = sorted(kept, key=lambda p: (-p.score, p.order)) if by_score else sorted(kept, key=lambda p: (_ROLE_RANK.get(p.role, 9), p.order))
+        if display == "score":
+            b.points = kept
+        elif display == "listing":
+            b.points = sorted(kept, key=lambda p: (_ROLE_RANK.get(p.role, 9) > 2, p.order))
+        else:
+            b.points = sorted(kept, key=lambda p: p.order)
         out.append(b)
     return out
 
@@ -359,15 +442,18 @@ def _group(points: list[Point], snap: CorpusSnapshot, cap: int, by_score: bool) 
 def compose_agency(info: QuestionInfo, snap: CorpusSnapshot, provinces: tuple[str, ...], doc_ids: tuple[str, ...]) -> Composition:
     agency = info.agencies[0]
     chunks = [c for c in snap.chunks if _in_scope(c, provinces, doc_ids)]
-    points = agency_points(agency, chunks, info)
-    blocks = _group(points, snap, MAX_POINTS_PER_BLOCK, by_score=False)
+    scorer = Scorer(info, snap)
+    points = agency_points(agency, chunks, info, snap, scorer)
+    # Provinces where the agency only coordinates (partner rows) or only appears as the issuer
+    # keep those; where it has real duties, partner rows make way for them.
+    blocks = _group(points, snap, MAX_POINTS_PER_BLOCK, "listing")
     order = {p: i for i, p in enumerate(snap.provinces)}
     blocks.sort(key=lambda b: (order.get(b.province, 99), b.doc_id))
     comp = Composition("agency", blocks, best_score=1.0 if points else 0.0, focus_coverage=1.0 if points else 0.0)
     in_scope = [p for p in (provinces or tuple(snap.provinces))]
     with_points = {b.province for b in blocks if b.points}
     silent = [p for p in in_scope if p not in with_points]
-    if silent and (with_points or provinces):
+    if silent and with_points:
         comp.notes.append(
             f"Văn bản của tỉnh {', '.join(silent)} không giao nhiệm vụ riêng cho {agency}."
             if len(silent) == 1
@@ -376,64 +462,91 @@ def compose_agency(info: QuestionInfo, snap: CorpusSnapshot, provinces: tuple[st
     return comp
 
 
-def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot) -> Composition:
+def _agency_factor(info: QuestionInfo, actors: list[str], text: str) -> float:
+    """Topic answers about a named agency prefer passages where it acts."""
+    if not info.agencies or info.lead:
+        return 1.0
+    if any(a in actors for a in info.agencies):
+        return 1.0
+    if any(a in [n for _, n in entity_offsets(text)] for a in info.agencies):
+        return 0.9
+    return 0.6 if actors else 0.8
+
+
+def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per_province: bool = False) -> Composition:
     scorer = Scorer(info, snap)
     if not hits:
         return Composition("topic", [])
     top = max(h.score for h in hits) or 1.0
-    scored: list[tuple[float, float, list[Unit], Chunk]] = []
+    cands: list[Point] = []
+    seen_chunks: set[str] = set()
     for h in hits:
         chunk = h.chunk
+        if chunk.chunk_id in seen_chunks:
+            continue
+        seen_chunks.add(chunk.chunk_id)
         prior = 0.6 + 0.4 * (h.score / top)
         context = _context_of(chunk)
         if chunk.kind == "table_row" and chunk.table:
-            text = " ".join(v for v in chunk.table.values() if v)
-            s = scorer.score(text, context, True)
-            if info.agencies:
-                s *= 1.0 if any(a in _table_agencies(chunk, "lead") for a in info.agencies) else (
-                    0.8 if any(a in _table_agencies(chunk, "partners") for a in info.agencies) else 0.5)
-            scored.append((s * prior, scorer.focus_coverage(text, context), [], chunk))
+            text = " ".join(v for k, v in chunk.table.items() if v and k != "group")
+            s = scorer.score(text, context, True) * prior
+            s *= _agency_factor(info, _table_agencies(chunk, "lead"), text)
+            p = _row_point(chunk, s, "topic", info)
+            p.focus = scorer.focus_coverage(text, context)
+            p.figure = bool(info.numeric and find_figure(text, info))
+            cands.append(p)
             continue
-        for resp, units in _items(split_units(chunk), heading_agencies(chunk)):
-            for u in units:
-                s = scorer.score(u.text, context, False)
-                if info.agencies:
-                    actor = resp or agencies_at_start(units[0].text)
-                    if any(a in actor for a in info.agencies):
-                        s *= 1.0
-                    elif any(a in [n for _, n in entity_offsets(u.text)] for a in info.agencies):
-                        s *= 0.8
-                    else:
-                        s *= 0.5
-                scored.append((s * prior, scorer.focus_coverage(u.text, context), [u], chunk))
-    if not scored:
+        for item in _items(chunk):
+            actors = item.actors or agencies_at_start(item.units[0].text)
+            scored = []
+            for u in item.units:
+                s = scorer.score(u.text, context, False) * prior * _agency_factor(info, actors, u.text)
+                scored.append((s, u))
+            best_s = max(s for s, _ in scored)
+            n_words = sum(len(syllables(u.text)) for u in item.units)
+            if n_words <= WHOLE_ITEM_WORDS:
+                chosen = item.units
+            else:
+                chosen = [u for s, u in scored if s >= max(RELATIVE_CUTOFF * best_s, ABSOLUTE_CUTOFF)] or [scored[0][1]]
+            p = _item_point(chosen, best_s, "topic", info, scorer)
+            best_unit = max(scored, key=lambda x: x[0])[1]
+            p.focus = max(scorer.focus_coverage(u.text, context) for u in chosen)
+            fig_units = [u for u in chosen if find_figure(u.text, info)] if info.numeric else []
+            p.figure = bool(fig_units)
+            if fig_units:
+                p.focus = max(scorer.focus_coverage(u.text, context) for u in fig_units)
+            del best_unit
+            cands.append(p)
+    if not cands:
         return Composition("topic", [])
-    best = max(s for s, *_ in scored)
-    cutoff = max(RELATIVE_CUTOFF * best, ABSOLUTE_CUTOFF)
-    limit = MAX_FOCUSED_POINTS if (info.numeric or info.deadline or info.lead) and not info.compare else MAX_TOPIC_POINTS
-    chosen = sorted((x for x in scored if x[0] >= cutoff), key=lambda x: -x[0])
-    # Merge sentences of the same list item into one point.
+    cands = _dedupe(cands)
+    if per_province:
+        groups: dict[str | None, list[Point]] = {}
+        for p in cands:
+            groups.setdefault(p.chunk.province, []).append(p)
+    else:
+        groups = {None: cands}
+    limit = MAX_FOCUSED_POINTS if info.focused else MAX_TOPIC_POINTS
+    if per_province:
+        limit = min(limit, 3)
     points: list[Point] = []
-    by_item: dict[tuple[str, int], list[tuple[float, Unit]]] = {}
-    for s, _, units, chunk in chosen:
-        if not units:
-            points.append(_row_point(chunk, s, "topic", info))
-            continue
-        u = units[0]
-        by_item.setdefault((chunk.chunk_id, u.item), []).append((s, u))
-    for (_, _), pairs in by_item.items():
-        pairs.sort(key=lambda x: x[1].sent)
-        units = [u for _, u in pairs]
-        points.append(_item_point(units, max(s for s, _ in pairs), "topic", info, scorer))
-    points = _dedupe(points)
-    points.sort(key=lambda p: -p.score)
-    if not info.compare:
-        points = points[:limit]
-    focus_cov = max((f for s, f, *_ in scored if s >= cutoff), default=0.0)
-    blocks = _group(points, snap, MAX_POINTS_PER_BLOCK if info.compare else limit, by_score=bool(info.numeric or info.deadline or info.lead))
+    best_all = max(p.score for p in cands)
+    for _, group in groups.items():
+        best = max(p.score for p in group)
+        if per_province and best < 0.5 * best_all:
+            continue  # this province has nothing close to the question
+        cutoff = max(RELATIVE_CUTOFF * best, ABSOLUTE_CUTOFF)
+        chosen = sorted((p for p in group if p.score >= cutoff), key=lambda p: -p.score)[:limit]
+        points.extend(chosen)
+    display = "score" if info.focused else "order"
+    blocks = _group(points, snap, MAX_POINTS_PER_BLOCK, display)
     blocks.sort(key=lambda b: -max((p.score for p in b.points), default=0))
-    has_fig = any(find_figure(p.quote, info) for p in points) if info.numeric else False
-    return Composition("topic", blocks, best_score=best, focus_coverage=focus_cov, has_figure=has_fig)
+    comp = Composition("topic", blocks, best_score=best_all)
+    comp.focus_coverage = max((p.focus for p in points), default=0.0)
+    figs = [p for p in points if p.figure]
+    comp.has_figure = bool(figs)
+    comp.figure_coverage = max((p.focus for p in figs), default=0.0)
+    return comp
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -441,16 +554,8 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot) -> 
 
 def _citation(n: int, p: Point) -> Citation:
     c = p.chunk
-    return Citation(
-        n=n,
-        doc_id=c.doc_id,
-        doc_title=c.doc_title,
-        province=c.province,
-        section=c.section,
-        text=p.quote,
-        chunk_id=c.chunk_id,
-        chunk_text=c.text,
-    )
+    return Citation(n=n, doc_id=c.doc_id, doc_title=c.doc_title, province=c.province, section=c.section,
+                    text=p.quote, chunk_id=c.chunk_id, chunk_text=c.text)
 
 
 def render(comp: Composition, info: QuestionInfo, snap: CorpusSnapshot | None = None) -> tuple[str, list[Citation]]:
@@ -463,11 +568,11 @@ def render(comp: Composition, info: QuestionInfo, snap: CorpusSnapshot | None = 
     agency = info.agencies[0] if info.agencies else None
     for b in blocks:
         title = b.doc_title or b.doc_id
+        has_prov = bool(b.province) and b.province in title
         if multi:
-            head = f"{b.province or 'Không rõ tỉnh'} — {title}"
-            lines.append(f"{head}:")
+            lines.append(f"{title}:" if has_prov else f"{b.province or 'Không rõ tỉnh'} — {title}:")
         else:
-            lines.append(f"Theo {title}{'' if (b.province and b.province in title) or not b.province else f' (tỉnh {b.province})'}:")
+            lines.append(f"Theo {title}{'' if has_prov or not b.province else f' (tỉnh {b.province})'}:")
         for p in b.points:
             key = (p.chunk.chunk_id, p.quote)
             if key not in seen:
@@ -475,7 +580,8 @@ def render(comp: Composition, info: QuestionInfo, snap: CorpusSnapshot | None = 
                 citations.append(_citation(seen[key], p))
             lines.append(f"- {p.text} [{seen[key]}]")
         if b.omitted:
-            lines.append(f"- (còn {b.omitted} nội dung khác{f' liên quan đến {agency}' if agency and comp.mode == 'agency' else ''} trong văn bản này)")
+            what = f" liên quan đến {agency}" if agency and comp.mode == "agency" else ""
+            lines.append(f"- (còn {b.omitted} nội dung khác{what} trong văn bản này)")
         if multi:
             lines.append("")
     while lines and not lines[-1]:
@@ -496,8 +602,6 @@ def related_citations(hits: list[Hit], limit: int = 3) -> list[Citation]:
             continue
         seen.add(c.chunk_id)
         if c.kind == "table_row" and c.table:
-            from assistant.passages import table_row_quote
-
             text = table_row_quote(c)
         else:
             units = [u for u in split_units(c) if u.kind != "heading"]
@@ -506,7 +610,3 @@ def related_citations(hits: list[Hit], limit: int = 3) -> list[Citation]:
         if len(out) >= limit:
             break
     return out
-
-
-def folded_answer(text: str) -> str:
-    return fold(text)

@@ -118,14 +118,18 @@ def _join_continuations(lines: list[str]) -> list[str]:
 
 
 def is_heading_line(line: str) -> bool:
-    """A short numbered line without a finished sentence: "2.7. Sở Công Thương:", "III. TỔ CHỨC THỰC HIỆN"."""
+    """A title or a numbered line without a finished sentence: "2.7. Sở Công Thương:",
+    "III. TỔ CHỨC THỰC HIỆN", "5. Củng cố, kiện toàn tổ chức ... của Liên minh Hợp tác xã tỉnh"."""
     words = syllables(line)
-    if not words or len(words) > 30:
+    if not words:
         return False
-    if line.isupper() and len(words) <= 20:
+    letters = [c for c in line if c.isalpha()]
+    if letters and all(c.isupper() for c in letters) and len(letters) > 3:
         return True
+    if len(words) > 30:
+        return False
     if _HEAD_NUM_RE.match(line) and (line.endswith(":") or line[-1:] not in _TERMINAL):
-        return len(words) <= 20
+        return True
     return False
 
 
@@ -302,3 +306,66 @@ def agencies_at_start(text: str) -> list[str]:
         else:
             break
     return found
+
+
+# --- tokens for scoring -------------------------------------------------------------------
+# Multi-word domain terms become one token on both sides ("hợp tác xã" -> "htx", so that a
+# lone "xã" means a commune), and a few synonyms share a token ("mỗi năm" = "hằng năm").
+
+_SYNONYMS = {
+    "hang nam": "hangnam", "moi nam": "hangnam", "binh quan hang nam": "hangnam", "hang nam": "hangnam",
+    "han chot": "thoi han", "ngay nao": "thoi han", "khi nao": "thoi han",
+    "lien minh htx": "lmhtx", "lien minh": "lmhtx",
+    "ty le": "tyle", "phan tram": "tyle", "chi tieu": "muctieu", "muc tieu": "muctieu",
+    "tai xe": "lai xe", "tap huan": "tap huan",
+}
+
+
+@lru_cache(maxsize=1)
+def _contractions() -> tuple[re.Pattern[str], dict[str, str]]:
+    from ingest.vocab import ABBREVIATIONS
+
+    table: dict[str, str] = {}
+    for abbr, expansion in ABBREVIATIONS.items():
+        key = " ".join(_WORD_RE.findall(fold(expansion)))
+        table[key] = re.sub(r"[^a-z0-9]", "", fold(abbr))
+    table.update({k: v for k, v in _SYNONYMS.items()})
+    forms = sorted(table, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b"), table
+
+
+def score_tokens(text: str) -> list[str]:
+    """Folded tokens with domain terms contracted: the vocabulary of relevance scoring."""
+    folded = fold(text.replace("&", ""))
+    folded = re.sub(r"(\d)\s*%", r"\1 tyle", folded)  # "75%" answers "tỷ lệ / phần trăm"
+    folded = " ".join(_WORD_RE.findall(folded))
+    pat, table = _contractions()
+    # Apply twice: "liên minh hợp tác xã" -> "lien minh htx" -> "lmhtx".
+    for _ in range(2):
+        folded = pat.sub(lambda m: table[m.group(0)], folded)
+    return folded.split()
+
+
+def fuzzy_known(term: str, known) -> str | None:
+    """A corpus token one typing slip away from ``term`` ("ngiep" -> "nghiep", "fa" -> "pha",
+    "thag" -> "thang", "lut" -> "luc"); None when there is none. Only insertions into the typed
+    word and same-length substitutions are tried: a typed word longer than a known one is not
+    "corrected" by deleting letters."""
+    if term.isdigit() or len(term) < 2:
+        return None
+    cands = []
+    if "f" in term:
+        cands.append(term.replace("f", "ph"))
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for i in range(len(term) + 1):
+        for ch in letters:
+            cands.append(term[:i] + ch + term[i:])
+    if len(term) >= 3:
+        for i in range(len(term)):
+            for ch in letters:
+                if ch != term[i]:
+                    cands.append(term[:i] + ch + term[i + 1:])
+    for c in cands:
+        if known(c):
+            return c
+    return None

@@ -11,20 +11,22 @@ from ingest.vocab import AGENCIES, PROVINCES, find_agencies, find_provinces
 
 from assistant.passages import syllables
 
-# Question words, politeness and function words: never focus terms.
+# Question words, politeness, function words (Vietnamese and the English a user may mix in):
+# never focus terms.
 STOP = set(
     """
-    a ai anh ban bao biet bo boi cac cach can cho chi chiu chua co cua cung da dang day de den deu di do duoc gi
-    giup ha hay hoi hon khi khong kia la lam len lieu luc ma may minh moi mot muon nao nay neu nhe nhieu nho nhu
-    nhung noi o oi phai ra rang rieng roi sao se tai the theo thi thoi toi tra trong tu va van vay ve vi voi xin
-    thuoc nhat nua ong em chung hieu thay cau tom tat liet ke hien nay tai gom
+    a ai anh bao biet boi cac cach can cho chua co cua cung da day den deu di do duoc gi giup ha hay hon khi khong
+    kia la len lieu ma mot nao nay neu nhe nhieu nhu nhung o oi phai ra rang rieng roi sao se thi trong va van
+    vay ve voi xin thuoc nhat nua ong em cau tom tat liet ke gom con ko nhau khac giong chenh
+    what which who whom when where how many much must should does did of for and is are with about please answer
     """.split()
 )
-# Domain words so common in this corpus that they carry no focus.
+# Domain words (after contraction, see assistant.passages.score_tokens) so common in this
+# corpus that they carry no focus.
 GENERIC = set(
     """
-    hop tac xa htx tinh so kinh te tap the ke hoach nhiem vu giai phap phat trien thuc hien viec cong tac
-    trach nhiem vai tro duoc giao giao lam gi nhiem chiu trach uy ban nhan dan ubnd ve
+    htx tht kttt ubnd lmhtx tinh so ke hoach nhiem vu giai phap phat trien thuc hien viec cong tac
+    trach nhiem vai tro duoc giao giao lam gi nhiem chiu trach ve hangnam
     """.split()
 )
 DUTY_PATTERNS = (
@@ -34,15 +36,21 @@ DUTY_PATTERNS = (
 )
 NUMERIC_PATTERNS = (
     r"\bbao nhieu\b", r"\bmay\b", r"\bty le\b", r"\bphan tram\b", r"%", r"\bmuc\b", r"\bchi tieu\b",
-    r"\bso luong\b", r"\bit nhat\b", r"\btoi thieu\b", r"\bmuc tieu\b", r"\bso hieu\b", r"\bso van ban\b",
+    r"\bso luong\b", r"\bit nhat\b", r"\btoi thieu\b", r"\bmuc tieu\b",
 )
 DEADLINE_PATTERNS = (
     r"\bkhi nao\b", r"\bthoi han\b", r"\bbao gio\b", r"\bthoi gian\b", r"\bhan chot\b", r"\bnam nao\b",
-    r"\btruoc ngay\b", r"\bngay nao\b", r"\bthang nao\b", r"\bdinh ky\b", r"\bhan\b", r"\bmoc\b",
+    r"\btruoc ngay\b", r"\bngay nao\b", r"\bthang nao\b", r"\bdinh ky\b", r"\bhan\b(?! che)", r"\bmoc\b",
+    r"\bhieu luc\b", r"\bky nao\b", r"\bgiai doan nao\b", r"\bbao lau\b",
 )
 LEAD_PATTERNS = (
-    r"\bai chu tri\b", r"\bchu tri\b", r"\bco quan nao\b", r"\bdon vi nao\b", r"\bai phu trach\b",
-    r"\bphoi hop\b", r"\bai\b", r"\bdau moi\b",
+    r"\bai\b", r"\bco quan nao\b", r"\bdon vi nao\b", r"\bbo phan nao\b", r"\bphong nao\b", r"\bban nao\b",
+    r"\bso nao\b", r"\bnganh nao\b", r"\bgui (?:ve |cho )?dau\b", r"\bve dau\b", r"\bgui ve\b",
+)
+DOCNUM_PATTERNS = (
+    r"\b(?:nghi dinh|quyet dinh|thong tu|chi thi|nghi quyet|ket luan|van ban|cong van|quy dinh|chuong trinh|ke hoach)"
+    r"(?: so)? (?:nao|gi|may)\b",
+    r"\bso hieu\b", r"\bso may\b", r"\bcan cu\b", r"\btheo (?:quy dinh|van ban) nao\b",
 )
 COMPARE_PATTERNS = (
     r"\bso sanh\b", r"\bkhac nhau\b", r"\bgiong nhau\b", r"\bcac tinh\b", r"\btinh nao\b", r"\bnhung tinh\b",
@@ -54,10 +62,10 @@ def _any(patterns: tuple[str, ...], folded: str) -> bool:
     return any(re.search(p, folded) for p in patterns)
 
 
-def _alias_spans(folded: str) -> list[tuple[int, int]]:
-    """Character spans of recognised province/agency names in folded text."""
+def _alias_spans(folded: str, agencies: bool = True) -> list[tuple[int, int]]:
+    """Character spans of recognised province (and agency) names in folded text."""
     spans: list[tuple[int, int]] = []
-    for table in (PROVINCES, AGENCIES):
+    for table in ((PROVINCES, AGENCIES) if agencies else (PROVINCES,)):
         for canonical, aliases in table.items():
             for a in {fold(x) for x in (canonical, *aliases)}:
                 for m in re.finditer(rf"(?<![\w&]){re.escape(a)}(?![\w&])", folded):
@@ -65,10 +73,10 @@ def _alias_spans(folded: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _without_entities(text: str) -> str:
+def _without_entities(text: str, agencies: bool = True) -> str:
     folded = fold(text)
     chars = list(folded)
-    for a, b in _alias_spans(folded):
+    for a, b in _alias_spans(folded, agencies):
         for i in range(a, b):
             chars[i] = " "
     return "".join(chars)
@@ -84,36 +92,67 @@ class QuestionInfo:
     deadline: bool = False
     lead: bool = False
     compare: bool = False
-    focus: tuple[str, ...] = ()  # folded content syllables (no entities, no question/generic words)
-    terms: tuple[str, ...] = ()  # folded content syllables (no entities, no question words)
+    docnum: bool = False  # asks which decree / decision / circular
+    focus: tuple[str, ...] = ()  # scoring tokens without entities, question words and generic words
+    terms: tuple[str, ...] = ()  # scoring tokens without provinces and question words (agencies kept)
+    subject: tuple[str, ...] = ()  # focus tokens of what a "how much" question asks about
     numbers: tuple[str, ...] = field(default_factory=tuple)  # numbers the user wrote
 
     @property
     def agency_listing(self) -> bool:
-        """'What must agency X do?' with nothing more specific: list all its duties."""
-        return bool(self.agencies) and self.duty and not self.focus
+        """'What must agency X do / how does X take part?': list all its duties (a figure, a
+        deadline, a 'who' or a 'which decree' question is answered from the best passages)."""
+        return bool(self.agencies) and not (self.numeric or self.deadline or self.lead or self.docnum)
+
+    @property
+    def focused(self) -> bool:
+        return self.numeric or self.deadline or self.lead or self.docnum
+
+
+def _subject_span(folded: str) -> str:
+    """The words a "how much / what rate" question asks about: "[Vốn điều lệ tối thiểu để
+    thành lập một HTX] là bao nhiêu", "tăng [bao nhiêu lần]"."""
+    m = re.search(r"^(.*?)\b(?:la|bang|dat|phai dat|co)? ?(?:bao nhieu|may)\b", folded)
+    if not m:
+        return ""
+    head = m.group(1)
+    return head.split(",")[-1]
 
 
 def analyse_question(text: str, provinces: tuple[str, ...] | None = None, agencies: tuple[str, ...] | None = None) -> QuestionInfo:
+    from assistant.passages import numbers_in, score_tokens
+
     folded = " ".join(syllables(text))
     raw_fold = fold(text)
     provinces = tuple(provinces) if provinces is not None else tuple(find_provinces(text))
     agencies = tuple(agencies) if agencies is not None else tuple(find_agencies(text))
-    rest = " ".join(re.findall(r"[a-z]+", _without_entities(text)))
-    terms = tuple(t for t in rest.split() if t not in STOP and len(t) > 1)
-    focus = tuple(t for t in terms if t not in GENERIC)
-    from assistant.passages import numbers_in
-
+    no_prov = _without_entities(text, agencies=False)
+    terms = tuple(t for t in score_tokens(no_prov) if _content(t))
+    no_ent = set(score_tokens(_without_entities(text)))
+    focus = tuple(t for t in terms if t in no_ent and t not in GENERIC and not t.isdigit())
+    subj_fold = _subject_span(" ".join(re.findall(r"[a-z0-9%,]+", _without_entities(text))))
+    subject = tuple(t for t in score_tokens(subj_fold) if _content(t) and t not in GENERIC and not t.isdigit())
+    yes_no = bool(re.search(r"\b(?:dung khong|phai khong|co phai|dung chu|co dung)\b", folded))
+    numbers = tuple(numbers_in(text))
     return QuestionInfo(
         text=text,
         provinces=provinces,
         agencies=agencies,
         duty=_any(DUTY_PATTERNS, folded),
-        numeric=_any(NUMERIC_PATTERNS, folded) or "%" in raw_fold,
+        numeric=_any(NUMERIC_PATTERNS, folded) or "%" in raw_fold or (yes_no and bool(numbers)),
         deadline=_any(DEADLINE_PATTERNS, folded),
         lead=_any(LEAD_PATTERNS, folded),
         compare=_any(COMPARE_PATTERNS, folded),
+        docnum=_any(DOCNUM_PATTERNS, folded),
         focus=focus,
         terms=terms,
-        numbers=tuple(numbers_in(text)),
+        subject=subject,
+        numbers=numbers,
     )
+
+
+def _content(t: str) -> bool:
+    return t not in STOP and (len(t) > 1 or t.isdigit()) and not _YEARISH.match(t)
+
+
+_YEARISH = re.compile(r"^(?:19|20)\d{2}$")

@@ -33,11 +33,16 @@ INSTRUCTIONS_MESSAGE = (
     "tôi không thực hiện yêu cầu thay đổi quy tắc, tiết lộ hướng dẫn hệ thống hay xuất toàn bộ dữ liệu."
 )
 
+# Texts users are shown anyway (not a leak of the system prompt when repeated).
+PUBLIC_TEXT = " ".join([REFUSAL_MESSAGE, RELATED_NOTE, ASK_SPECIFIC, INSTRUCTIONS_MESSAGE])
+
 # Focus coverage below this (share of the question's rare words found in the best evidence
 # sentence and its heading) means the documents do not talk about what is asked.
 MIN_FOCUS_COVERAGE = 0.5
+# The passage holding the figure of a "how much" answer must itself be about the question.
+MIN_FIGURE_COVERAGE = 0.6
 # "How much / what rate" wording: such a question needs a quantity in its evidence.
-_STRONG_NUMERIC = re.compile(r"\b(?:bao nhieu|phan tram|ty le|muc)\b|%")
+_STRONG_NUMERIC = re.compile(r"\b(?:bao nhieu|phan tram|ty le|muc(?! tieu))\b|%")
 _YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
 
 
@@ -114,6 +119,29 @@ def _entity_free(text: str) -> str:
     return "".join(chars)
 
 
+def asked_spans(question: str) -> list[str]:
+    """Folded word runs naming what the question asks for: the subject of "... là gì / là bao
+    nhiêu", the noun before "gì / nào", the words after "bao nhiêu", the predicate of a yes/no
+    question, what "ai" does."""
+    q = " ".join(re.findall(r"\w+|,", fold(question)))
+    spans: list[str] = []
+    m = re.search(r"^(.*?)\b(?:la|bang) (?:bao nhieu|gi|nhung gi|the nao|nhu the nao|may|ai)\b", q)
+    if m:
+        spans.append(m.group(1).split(",")[-1])
+    for m in re.finditer(r"((?:\w+ ){1,2})(?:gi|nao)\b", q):
+        words = [w for w in m.group(1).split() if w not in ("nhung", "cac", "la", "co", "duoc", "lam")]
+        if words:
+            spans.append(" ".join(words))
+    for m in re.finditer(r"\bbao nhieu ((?:\w+ ?){1,3})", q):
+        spans.append(m.group(1))
+    m = re.search(r"\bco (.+?) (?:khong|ko|chua)\b", q)
+    if m:
+        spans.append(m.group(1))
+    for m in re.finditer(r"\bai ((?:\w+ ?){1,4})", q):
+        spans.append(m.group(1))
+    return [f" {s.strip()} " for s in spans if s.strip()]
+
+
 def unknown_terms(question: str, snap: CorpusSnapshot) -> list[str]:
     """Multi-syllable words of the question (pyvi segmentation) that no document contains.
 
@@ -139,8 +167,16 @@ def unknown_terms(question: str, snap: CorpusSnapshot) -> list[str]:
         # ("lãi suất", "giấy tờ") is made of known syllables in a pair no document uses.
         if not all(snap.known(s) for s in sylls):
             continue
-        unknown.append(token.replace("_", " "))
+        unknown.append(" ".join(sylls))
     return unknown
+
+
+def asked_unknown(question: str, snap: CorpusSnapshot) -> list[str]:
+    """Unknown words that name the very thing asked for ("lãi suất ... là bao nhiêu",
+    "những giấy tờ gì"): the documents cannot answer. Unknown words elsewhere in the question
+    ("sinh viên mới ra trường ... ai tuyển?") are paraphrases the evidence check judges."""
+    spans = asked_spans(question)
+    return [u for u in unknown_terms(question, snap) if any(f" {u} " in s for s in spans)]
 
 
 # --- decisions --------------------------------------------------------------------------------
@@ -155,7 +191,7 @@ def before_retrieval(info: QuestionInfo, question: str, snap: CorpusSnapshot) ->
     years = unknown_years(question, snap)
     if years:
         return Decision(True, "year_not_in_corpus", REFUSAL_MESSAGE, {"years": years})
-    unknown = unknown_terms(question, snap)
+    unknown = asked_unknown(question, snap)
     if unknown:
         return Decision(True, "unknown_terms", REFUSAL_MESSAGE, {"unknown_terms": unknown})
     return ok()
@@ -169,7 +205,7 @@ def after_retrieval(top_score: float | None, threshold: float) -> Decision:
     return ok()
 
 
-def after_composition(info: QuestionInfo, comp, min_focus: float = MIN_FOCUS_COVERAGE) -> Decision:
+def after_composition(info: QuestionInfo, comp, min_focus: float = MIN_FOCUS_COVERAGE, min_figure: float = MIN_FIGURE_COVERAGE) -> Decision:
     if comp.mode == "agency":
         if comp.empty:
             return Decision(True, "no_duties", REFUSAL_MESSAGE, {"agency": info.agencies[0] if info.agencies else None})
@@ -179,6 +215,9 @@ def after_composition(info: QuestionInfo, comp, min_focus: float = MIN_FOCUS_COV
     if comp.focus_coverage < min_focus:
         return Decision(True, "weak_evidence", REFUSAL_MESSAGE, {"focus_coverage": round(comp.focus_coverage, 3)})
     folded = " ".join(re.findall(r"\w+|%", fold(info.text)))
-    if info.numeric and _STRONG_NUMERIC.search(folded) and not comp.has_figure and not re.search(r"\bso hieu\b|\bso may\b|\bso nao\b", folded):
-        return Decision(True, "no_figure", REFUSAL_MESSAGE)
+    if info.numeric and not info.docnum and _STRONG_NUMERIC.search(folded):
+        if not comp.has_figure:
+            return Decision(True, "no_figure", REFUSAL_MESSAGE)
+        if comp.figure_coverage < min_figure:
+            return Decision(True, "no_figure", REFUSAL_MESSAGE, {"figure_coverage": round(comp.figure_coverage, 3)})
     return ok()

@@ -60,9 +60,18 @@ def _content(words: list[str]) -> list[str]:
     return [w for w in words if w not in STOP and not w.isdigit() and len(w) > 1]
 
 
-def leaks_prompt(text: str, system_prompt: str, n: int = LEAK_WORDS) -> bool:
-    sp = syllables(system_prompt)
-    grams = {" ".join(sp[i:i + n]) for i in range(max(0, len(sp) - n + 1))}
+def leaks_prompt(text: str, system_prompt: str, n: int = LEAK_WORDS, public: str | None = None) -> bool:
+    """True when ``text`` repeats ``n`` consecutive words of the system prompt. Word runs that
+    are also in ``public`` (the fixed refusal message users see anyway) do not count."""
+    from assistant.refusal import PUBLIC_TEXT
+
+    public = PUBLIC_TEXT if public is None else public
+
+    def grams_of(t: str) -> set[str]:
+        w = syllables(t)
+        return {" ".join(w[i:i + n]) for i in range(max(0, len(w) - n + 1))}
+
+    grams = grams_of(system_prompt) - grams_of(public)
     words = syllables(text)
     return any(" ".join(words[i:i + n]) in grams for i in range(max(0, len(words) - n + 1)))
 

@@ -91,6 +91,7 @@ CSS = """
 mark.htx-mark { background: var(--htx-mark); color: #000; padding: 0 2px; border-radius: 3px; }
 .htx-empty { color: #334155; padding: 0.6rem; border: 2px dashed #cbd5e1; border-radius: 10px; }
 #feedback-status, #docs-status { font-size: 1rem; }
+#docs-table, #docs-table table, #docs-table td, #docs-table th, #docs-table span { font-family: var(--font) !important; }
 html.htx-big .gradio-container { font-size: 23px !important; }
 html.htx-big #chat .message, html.htx-big #chat { font-size: 1.45rem !important; }
 html.htx-big .htx-passage-text { font-size: 1.35rem; }
@@ -401,8 +402,10 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                 f"<div id='htx-header'><h1>{TITLE}</h1>"
                 "<p>Hỏi đáp từ văn bản gốc của các tỉnh — mỗi ý trả lời đều có trích dẫn [n].</p></div>",
                 js_on_load=None,
+                min_width=300,
+                scale=4,
             )
-            big = gr.Button("A+  Chữ lớn (máy chiếu)", elem_id="big-text", size="sm", scale=0, min_width=200)
+            big = gr.Button("A+  Chữ lớn (máy chiếu)", elem_id="big-text", size="sm", scale=0, min_width=190)
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Hỏi đáp", id="tab-chat", elem_id="tab-chat"):
                 access_key = gr.Textbox(
@@ -434,7 +437,7 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                                 max_length=settings.max_question_chars,
                                 autofocus=True,
                             )
-                            ask_btn = gr.Button("Hỏi", variant="primary", elem_id="ask-btn", scale=1, min_width=110)
+                            ask_btn = gr.Button("Hỏi", variant="primary", elem_id="ask-btn", scale=1, min_width=90)
                         with gr.Group(visible=False, elem_id="feedback-box") as feedback_box:
                             comment = gr.Textbox(
                                 label="Góp ý cho câu trả lời vừa đánh giá (không bắt buộc)",
@@ -456,7 +459,8 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                                                            interactive=False)
                         with gr.Accordion("Sao chép câu trả lời kèm nguồn (Markdown)", open=False, elem_id="copy-md"):
                             answer_md = gr.Code(value="", language="markdown", elem_id="answer-md", buttons=["copy"],
-                                                interactive=False, wrap_lines=True, show_label=False)
+                                                interactive=False, wrap_lines=True, show_label=False,
+                                                show_line_numbers=False)
                     with gr.Column(scale=2, min_width=320, elem_id="sources-col"):
                         gr.Markdown("### Nguồn trích dẫn")
                         cites = gr.HTML(render.citation_cards_html(None), elem_id="citations", js_on_load=CITES_JS)

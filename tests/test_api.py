@@ -283,7 +283,7 @@ def test_path_traversal_file_names(client, admin_settings):
 
 def test_empty_and_missing_file(client):
     _vi_error(_post_file(client, "empty.txt", b""), 422, "empty_file")
-    r = client.post("/v1/documents", data={"note": "no file"}, headers={"X-API-Key": ADMIN})
+    r = client.post("/v1/documents", files={"note": (None, "no file")}, headers={"X-API-Key": ADMIN})
     _vi_error(r, 400, "missing_file")
     r = client.post("/v1/documents", content=b"plain body", headers={"X-API-Key": ADMIN, "content-type": "text/plain"})
     _vi_error(r, 415, "expected_multipart")
@@ -381,7 +381,7 @@ def test_upload_docx_and_pdf(small_client, small_store):
     pdf.add_font("DejaVu", fname=str(font))
     pdf.set_font("DejaVu", size=11)
     for line in SMALL_DOC.replace("Bình Phước", "Kiên Giang").splitlines():
-        pdf.multi_cell(0, 6, line or " ")
+        pdf.multi_cell(0, 6, line or " ", new_x="LMARGIN", new_y="NEXT")
     r = _post_file(small_client, "ong_kien_giang.pdf", bytes(pdf.output()))
     assert r.status_code == 201, r.text
     assert r.json()["chunks"] > 0

@@ -138,5 +138,28 @@ def test_follow_ups_have_history_and_provinces_are_canonical(questions):
             assert not q.history, f"{q.id}: only follow_up questions carry history"
         for p in q.provinces:
             assert p in PROVINCES and p in CORPUS_PROVINCES, (q.id, p)
-    multi = [q for q in questions if q.kind in ("agency_duty_multi", "cross_document")]
+    multi = [q for q in questions if q.kind == "agency_duty_multi"]
     assert all(len(q.provinces) >= 2 for q in multi), [q.id for q in multi if len(q.provinces) < 2]
+    # cross-document questions compare provinces or ask "which province ...?" (one may answer)
+    cross = [q for q in questions if q.kind == "cross_document"]
+    assert all(q.provinces for q in cross), [q.id for q in cross if not q.provinces]
+    assert sum(len(q.provinces) >= 2 for q in cross) >= 8
+
+
+def test_runner_rejects_missing_or_invalid_question_files(tmp_path, capsys):
+    """Bad input to `htx eval retrieval` fails early with a Vietnamese message (no model loaded)."""
+    import argparse
+
+    from evals.retrieval import main
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    args = argparse.Namespace(questions=str(tmp_path / "none.jsonl"), json_out=None, check=True, no_baseline=True)
+    assert main(settings, args) == 2
+    assert "Không tìm thấy tệp câu hỏi" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "q1", "question": "x"}\n', encoding="utf-8")
+    args.questions = str(bad)
+    assert main(settings, args) == 2
+    err = capsys.readouterr().err
+    assert "không hợp lệ" in err and "missing field" in err

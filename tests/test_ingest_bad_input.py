@@ -151,3 +151,33 @@ def test_word_table_without_task_header_stays_readable_text(tmp_path):
     assert all(c.kind == "text" for c in doc.chunks)
     text = "\n".join(c.text for c in doc.chunks)
     assert "Huyện | Số HTX | Thành viên" in text and "Đức Trọng | 25 | 1.200" in text and "\t" not in text
+
+
+def _encode_cp1258(text: str) -> bytes:
+    """Vietnamese as Windows-1258 stores it: precomposed vowel + separate tone mark."""
+    import unicodedata
+
+    out = bytearray()
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            out += ch.encode("cp1258")
+            continue
+        except UnicodeEncodeError:
+            pass
+        decomposed = unicodedata.normalize("NFD", ch)
+        tone = "".join(c for c in decomposed if c in "\u0300\u0301\u0303\u0309\u0323")
+        base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in tone))
+        out += base.encode("cp1258") + tone.encode("cp1258")
+    return bytes(out)
+
+
+def test_cp1258_and_slightly_broken_utf8_are_read(tmp_path):
+    p = tmp_path / "cp1258.txt"
+    p.write_bytes(_encode_cp1258(SENTENCE))
+    assert decode_bytes(p.read_bytes()) == SENTENCE
+    doc = ingest_file(p)
+    assert "Sở Kế hoạch và Đầu tư" in doc.chunks[0].text
+    broken = tmp_path / "broken_utf8.txt"
+    broken.write_bytes(SENTENCE.encode("utf-8").replace("phát triển".encode("utf-8"), b"ph\xe1t tri\xc3n", 1))
+    text = decode_bytes(broken.read_bytes())
+    assert "Kiên Giang" in text and "\ufffd" in text  # repaired, not refused as TCVN3
