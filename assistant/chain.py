@@ -32,7 +32,7 @@ from assistant.types import Answer, Citation, Turn
 
 log = logging.getLogger("htx.chain")
 
-RETRIEVE_K_MIN = 8  # candidate chunks for topic answers (Settings.top_k if larger)
+RETRIEVE_K_MIN = 10  # candidate chunks for topic answers (Settings.top_k if larger)
 RELATED_K = 3
 PER_PROVINCE_K = 5  # extra candidates per province for comparisons
 MAX_LLM_PASSAGES = 8
@@ -141,9 +141,13 @@ class AnswerService:
         base = analyse_question(text, provinces=tuple(analysis.provinces), agencies=_order_agencies(tuple(analysis.agencies)))
         intent_src = run.resolved.intent_text
         if intent_src and intent_src != run.resolved.question:
-            intent = analyse_question(self.store.analyze(intent_src).restored or intent_src)
+            # A follow-up with its own wording ("Thời hạn là khi nào?"): the intent and the agency
+            # asked about are the new question's; the earlier question only adds context words.
+            ia = self.store.analyze(intent_src)
+            intent = analyse_question(ia.restored or intent_src, agencies=_order_agencies(tuple(ia.agencies)))
             base = replace(base, duty=intent.duty, numeric=intent.numeric, deadline=intent.deadline, lead=intent.lead,
-                           compare=intent.compare or base.compare)
+                           docnum=intent.docnum, compare=intent.compare or base.compare, agencies=intent.agencies,
+                           subject=intent.subject)
         if run.sanitized.injection and base.numbers:
             base = replace(base, numeric=True)  # "X là 50, đúng không?": answer with the document's figure
         run.info = base
@@ -190,7 +194,8 @@ class AnswerService:
                 top = max((h.score for h in run.hits), default=None)
                 decision = refusal.after_retrieval(top, self.settings.refusal_threshold)
                 if not decision.refuse:
-                    run.comp = compose_topic(info, run.hits, snap, per_province=run.per_province)
+                    run.comp = compose_topic(info, run.hits, snap, per_province=run.per_province,
+                                             scope=run.scope, doc_ids=tuple(caller.doc_ids))
             if run.comp is not None:
                 decision = refusal.after_composition(info, run.comp)
             if decision.refuse and decision.reason == "no_duties":

@@ -39,6 +39,7 @@ class CorpusSnapshot:
     df: Counter = field(default_factory=Counter)  # scoring token (passages.score_tokens) -> chunks containing it
     raw: set[str] = field(default_factory=set)  # folded syllables used anywhere
     bigrams: set[str] = field(default_factory=set)  # adjacent folded syllable pairs used anywhere
+    token_texts: list[str] = field(default_factory=list)  # " tok tok ... " per chunk, for phrase look-ups
 
     @property
     def n(self) -> int:
@@ -68,6 +69,27 @@ class CorpusSnapshot:
 
     def known_bigram(self, a: str, b: str) -> bool:
         return f"{a} {b}" in self.bigrams
+
+    def phrase_idf(self, phrase_tokens: tuple[str, ...]) -> float:
+        """Rarity of a multi-token phrase (computed by a scan, cached per snapshot)."""
+        cache = self.__dict__.setdefault("_phrase_idf", {})
+        if phrase_tokens not in cache:
+            needle = f" {' '.join(phrase_tokens)} "
+            df = sum(1 for text in self.token_texts if needle in text)
+            cache[phrase_tokens] = math.log(1.0 + self.n / (1.0 + df))
+        return cache[phrase_tokens]
+
+    def chunks_with(self, phrase_tokens: list[str], limit: int) -> list[Chunk] | None:
+        """Chunks whose scoring tokens contain the phrase; None when more than ``limit`` do
+        (the phrase is not rare enough to rescue a passage retrieval missed)."""
+        needle = f" {' '.join(phrase_tokens)} "
+        found: list[Chunk] = []
+        for i, text in enumerate(self.token_texts):
+            if needle in text:
+                found.append(self.chunks[i])
+                if len(found) > limit:
+                    return None
+        return found
 
     def doc_title(self, doc_id: str, fallback: str = "") -> str:
         meta = self.docs.get(doc_id)
@@ -110,13 +132,17 @@ class CorpusView:
         df: Counter = Counter()
         raw: set[str] = set()
         bigrams: set[str] = set()
+        token_texts: list[str] = []
         for c in chunks:
             text = c.context_text()
-            df.update(set(score_tokens(text)))
+            toks = score_tokens(text)
+            token_texts.append(f" {' '.join(toks)} ")
+            df.update(set(toks))
             raw.update(_LINE_WORDS.findall(fold(text)))
             bigrams |= _bigrams(text)
         for meta in docs.values():
             bigrams |= _bigrams(meta.title or "")
             raw.update(_LINE_WORDS.findall(fold(meta.title or "")))
         log.info("corpus view rebuilt: %d documents, %d chunks", len(docs), len(chunks))
-        return CorpusSnapshot(signature=sig, chunks=chunks, docs=docs, df=df, raw=raw, bigrams=bigrams)
+        return CorpusSnapshot(signature=sig, chunks=chunks, docs=docs, df=df, raw=raw, bigrams=bigrams,
+                              token_texts=token_texts)

@@ -20,6 +20,7 @@ as an appendix row), ordered, grouped by province and document, and each ends wi
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -47,7 +48,7 @@ from assistant.types import Citation
 MAX_POINTS_PER_BLOCK = 8  # a trainer reads answers on a projector
 MAX_TOPIC_POINTS = 6
 MAX_FOCUSED_POINTS = 3  # a figure, a deadline, a lead agency: the best few
-MAX_POINT_WORDS = 90  # longer items are cut to their relevant sentences
+MAX_POINT_WORDS = 110  # longer items are cut to their relevant sentences
 WHOLE_ITEM_WORDS = 60  # a selected sentence brings its whole item when the item is this short
 RELATIVE_CUTOFF = 0.6  # keep units scoring at least this fraction of the best one
 ABSOLUTE_CUTOFF = 0.2
@@ -64,6 +65,7 @@ class Point:
     role: str = "topic"  # duty | mention | about | issuer | partner | topic
     focus: float = 0.0  # share of the question's focus words it covers
     figure: bool = False  # holds the quantity a numeric question asks for
+    subject: float = 0.0  # share of what a "how much" question asks about, found with the figure
 
 
 @dataclass
@@ -165,22 +167,28 @@ def _word_index(text: str, pos: int) -> int:
     return len(syllables(text[:pos]))
 
 
-def _closest(text: str, matches: list[re.Match], terms: set[str]) -> re.Match | None:
-    """The match nearest (in words) to the question's words in ``text``."""
+def _closest(text: str, matches: list[re.Match], terms: dict[str, float]) -> re.Match | None:
+    """The match closest to the question's words in ``text`` (rarer words pull harder)."""
     if not matches:
         return None
-    words = syllables(text)
-    anchor = [i for i, w in enumerate(words) if w in terms]
+    words = score_tokens(text)
+    anchor = [(i, terms[w]) for i, w in enumerate(words) if w in terms]
     if not anchor:
         return matches[0]
-    return min(matches, key=lambda m: min(abs(_word_index(text, m.start()) - a) for a in anchor))
+
+    def pull(m: re.Match) -> float:
+        pos = len(score_tokens(text[: m.start()]))
+        return sum(w / (1.0 + abs(pos - i)) for i, w in anchor)
+
+    return max(matches, key=pull)
 
 
-def _anchor_terms(info: QuestionInfo) -> set[str]:
-    terms = set()
-    for t in info.focus or info.terms:
-        terms.update(syllables(t))
-    return terms
+_ANCHOR_WEIGHTS: dict[str, float] = {}
+
+
+def _anchor_terms(info: QuestionInfo) -> dict[str, float]:
+    terms = info.subject or info.focus or info.terms
+    return {t: _ANCHOR_WEIGHTS.get(t, 1.0) for t in terms}
 
 
 def find_figure(text: str, info: QuestionInfo) -> str | None:
@@ -225,7 +233,9 @@ class Scorer:
         self.focus_total = sum(self.focus.values())
         seq = [self._fix(t) for t in info.terms]
         seq = [t for t in seq if t]
-        self.bigrams = {f"{a} {b}" for a, b in zip(seq, seq[1:])}
+        self.bigrams = {f"{a} {b}" for a, b in zip(seq, seq[1:]) if a != b and snap.phrase_idf((a, b)) < math.log(1.0 + snap.n)}
+        self.bigram_w = {bg: snap.phrase_idf(tuple(bg.split(" "))) for bg in self.bigrams}
+        self.bigram_total = sum(self.bigram_w.values())
 
     def _fix(self, t: str) -> str | None:
         """A typed word as the corpus writes it (typos corrected, unknown words dropped)."""
@@ -239,38 +249,50 @@ class Scorer:
             fixed = self._fix(t)
             if fixed and not fixed.isdigit():
                 out[fixed] = max(out.get(fixed, 0.0), self.snap.idf(fixed))
+                _ANCHOR_WEIGHTS[t] = out[fixed]
         return out
 
     @staticmethod
-    def _cov(weights: dict[str, float], total: float, words: set[str], context: set[str]) -> float:
+    def _cov(weights: dict[str, float], total: float, words: set[str], context: set[str],
+             title: set[str] | None = None) -> float:
         if total <= 0:
             return 0.0
         got = 0.0
         for t, w in weights.items():
-            if t in words:
+            if t in words or (title and t in title):
                 got += w
             elif t in context:
                 got += 0.5 * w
         return got / total
 
-    def coverage(self, text: str, context: str = "") -> float:
-        return self._cov(self.weights, self.total, set(score_tokens(text)), set(score_tokens(context)))
+    def coverage(self, text: str, context: str = "", title: str = "") -> float:
+        return self._cov(self.weights, self.total, set(score_tokens(text)), set(score_tokens(context)),
+                         set(score_tokens(title)))
 
-    def focus_coverage(self, text: str, context: str = "") -> float:
+    def focus_coverage(self, text: str, context: str = "", title: str = "") -> float:
         if not self.focus:
             return 1.0 if self.info.focus == () else 0.0
-        return self._cov(self.focus, self.focus_total, set(score_tokens(text)), set(score_tokens(context)))
+        return self._cov(self.focus, self.focus_total, set(score_tokens(text)), set(score_tokens(context)),
+                         set(score_tokens(title)))
 
-    def bigram_share(self, text: str) -> float:
-        if not self.bigrams:
+    def bigram_share(self, text: str, title: str = "") -> float:
+        """Share of the question's word pairs found in order, rare pairs ("hiệu lực") weighing more."""
+        if not self.bigrams or self.bigram_total <= 0:
             return 0.0
-        words = score_tokens(text)
-        have = {f"{a} {b}" for a, b in zip(words, words[1:])}
-        return len(self.bigrams & have) / len(self.bigrams)
+        have = set()
+        for t in (text, title):
+            words = score_tokens(t)
+            have |= {f"{a} {b}" for a, b in zip(words, words[1:])}
+        return sum(w for bg, w in self.bigram_w.items() if bg in have) / self.bigram_total
 
-    def score(self, text: str, context: str, is_row: bool) -> float:
+    def score(self, text: str, context: str, is_row: bool, title: str = "") -> float:
         info = self.info
-        s = 0.7 * self.coverage(text, context) + 0.3 * self.bigram_share(text)
+        s = 0.7 * self.coverage(text, context, title) + 0.3 * self.bigram_share(text, title)
+        if is_row:
+            # Of two similar rows, the one whose task says no more than was asked fits better.
+            task = [t for t in score_tokens(text) if len(t) > 1]
+            if task:
+                s += 0.05 * sum(1 for t in task if t in self.weights) / len(task)
         if info.numeric and find_figure(text, info):
             s += 0.15
         if info.deadline and (is_row or _TIME_RE.search(text)):
@@ -279,14 +301,32 @@ class Scorer:
             s += 0.1
         if info.docnum and DOCNUM_RE.search(text):
             s += 0.15
+            if info.basis and re.match(r"\s*(?:Căn cứ|Thực hiện)\b", text):
+                s += 0.2  # "căn cứ văn bản nào?": the legal basis opens the document
         return s
 
 
 # --- points ---------------------------------------------------------------------------------
 
 
+_TITLES: dict[str, str] = {}
+
+
 def _context_of(chunk: Chunk) -> str:
-    return " ".join((chunk.doc_title or "", chunk.section or "", " ".join(chunk.heading_path)))
+    """What a passage is about besides its own words (half credit): its document's title and
+    its heading path."""
+    return " ".join((_TITLES.get(chunk.doc_id, ""), chunk.doc_title or "", chunk.section or "", " ".join(chunk.heading_path)))
+
+
+def _title_of(chunk: Chunk) -> str:
+    """Words credited in full to every passage of a document (none at present: the title is
+    context, see ``_context_of``)."""
+    return ""
+
+
+def _remember_titles(snap: CorpusSnapshot) -> None:
+    for d, m in snap.docs.items():
+        _TITLES[d] = m.title or ""
 
 
 def _lead_value(quote: str, info: QuestionInfo) -> str | None:
@@ -340,22 +380,43 @@ def _item_point(units: list[Unit], score: float, role: str, info: QuestionInfo, 
     return Point(text, quote, u0.chunk, score, (u0.chunk.order, u0.item, u0.sent), role)
 
 
+def _dedupe_text(p: Point) -> str:
+    if p.chunk.kind == "table_row" and p.chunk.table:
+        return p.chunk.table.get("task") or p.quote
+    return p.quote
+
+
+def _same_actor(p: Point, q: Point) -> bool:
+    """Two table rows led by different agencies are different tasks, however alike."""
+    if p.chunk.kind == "table_row" and q.chunk.kind == "table_row":
+        return (p.chunk.table or {}).get("lead", "") == (q.chunk.table or {}).get("lead", "")
+    return True
+
+
 def _dedupe(points: list[Point]) -> list[Point]:
-    """Merge points that say the same thing; a table row wins over the paragraph it repeats."""
+    """Merge points that say the same thing (the same text in two chunks, a body paragraph
+    repeated as an appendix row). The better-scoring one stays; on a tie the table row (it
+    adds who leads and when) unless the paragraph has figures the row lost."""
     out: list[Point] = []
     for p in sorted(points, key=lambda p: (-p.score, p.order)):
-        words = set(syllables(p.quote))
+        words = set(syllables(_dedupe_text(p)))
         dup = None
         for q in out:
-            other = set(syllables(q.quote))
+            if q.chunk.doc_id != p.chunk.doc_id or not _same_actor(p, q):
+                continue
+            other = set(syllables(_dedupe_text(q)))
             inter = len(words & other)
-            if inter and inter / max(1, min(len(words), len(other))) >= 0.85 and q.chunk.doc_id == p.chunk.doc_id:
+            small, large = sorted((len(words), len(other)))
+            if inter and inter / max(1, small) >= 0.85 and small >= 0.8 * large:
                 dup = q
                 break
         if dup is None:
             out.append(p)
-        elif p.chunk.kind == "table_row" and dup.chunk.kind != "table_row":
-            out[out.index(dup)] = Point(p.text, p.quote, p.chunk, max(p.score, dup.score), p.order, p.role, dup.focus, p.figure)
+            continue
+        if p.chunk.kind == "table_row" and dup.chunk.kind != "table_row" and abs(p.score - dup.score) < 1e-9:
+            if set(re.findall(r"\d+", dup.quote)) <= set(re.findall(r"\d+", p.quote)):
+                out[out.index(dup)] = Point(p.text, p.quote, p.chunk, p.score, p.order, dup.role, max(p.focus, dup.focus),
+                                            p.figure or dup.figure, max(p.subject, dup.subject))
     return out
 
 
@@ -440,6 +501,7 @@ def _group(points: list[Point], snap: CorpusSnapshot, cap: int, display: str) ->
 
 
 def compose_agency(info: QuestionInfo, snap: CorpusSnapshot, provinces: tuple[str, ...], doc_ids: tuple[str, ...]) -> Composition:
+    _remember_titles(snap)
     agency = info.agencies[0]
     chunks = [c for c in snap.chunks if _in_scope(c, provinces, doc_ids)]
     scorer = Scorer(info, snap)
@@ -462,9 +524,15 @@ def compose_agency(info: QuestionInfo, snap: CorpusSnapshot, provinces: tuple[st
     return comp
 
 
+_BACKGROUND = {"Các sở, ban, ngành", "Ủy ban nhân dân tỉnh", "Ủy ban nhân dân cấp huyện"}
+
+
 def _agency_factor(info: QuestionInfo, actors: list[str], text: str) -> float:
-    """Topic answers about a named agency prefer passages where it acts."""
-    if not info.agencies or info.lead:
+    """Topic answers about a named agency prefer passages where it acts; questions naming no
+    agency prefer province-wide passages to one agency's own section."""
+    if not info.agencies:
+        return 0.75 if any(a not in _BACKGROUND for a in actors) else 1.0
+    if info.lead:
         return 1.0
     if any(a in actors for a in info.agencies):
         return 1.0
@@ -473,34 +541,110 @@ def _agency_factor(info: QuestionInfo, actors: list[str], text: str) -> float:
     return 0.6 if actors else 0.8
 
 
-def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per_province: bool = False) -> Composition:
+def _agency_chunks(info: QuestionInfo, snap: CorpusSnapshot, scope: tuple[str, ...], doc_ids: tuple[str, ...]) -> list[Chunk]:
+    """Chunks where a named agency acts (its section, a row it leads): candidates even when
+    retrieval ranked them low."""
+    out = []
+    for c in snap.chunks:
+        if not _in_scope(c, scope, doc_ids) or not any(a in c.agencies for a in info.agencies):
+            continue
+        if c.kind == "table_row" and c.table:
+            if any(a in _table_agencies(c, "lead") for a in info.agencies):
+                out.append(c)
+        elif any(a in heading_agencies(c) for a in info.agencies):
+            out.append(c)
+    return out
+
+
+def owner_mismatch(info: QuestionInfo, text: str) -> bool:
+    """The passage's figure belongs to something the question does not name: asked "vốn điều
+    lệ ... một HTX", the passage says "vốn điều lệ của quỹ" -> a different thing's figure."""
+    head = [t for t in info.subject_seq if t not in ("tyle", "muctieu")][:2]
+    if len(head) < 2:
+        return False
+    words = score_tokens(text)
+    asked = set(info.terms)
+    for i in range(len(words) - 1):
+        if words[i] == head[0] and words[i + 1] == head[1]:
+            rest = words[i + 2:i + 5]
+            if "cua" in rest:
+                j = rest.index("cua")
+                owner = [w for w in rest[j + 1:j + 2] if w not in ("cac", "nhung")] or words[i + 3 + j:i + 4 + j]
+                if owner and not any(o in asked for o in owner):
+                    return True
+    return False
+
+
+RARE_PHRASE_CHUNKS = 4  # a question phrase found in at most this many chunks is "rare"
+
+
+def _rare_phrase_chunks(scorer: "Scorer", snap: CorpusSnapshot, have: list[Chunk], scope: tuple[str, ...],
+                        doc_ids: tuple[str, ...]) -> list[Chunk]:
+    """Chunks holding a rare two-word phrase of the question ("hiệu lực") that retrieval did
+    not return: a long question full of common words can bury the one passage that answers."""
+    have_ids = {c.chunk_id for c in have}
+    out: list[Chunk] = []
+    for bg in scorer.bigrams:
+        a, b = bg.split(" ")
+        if a not in scorer.focus or b not in scorer.focus:
+            continue
+        found = snap.chunks_with([a, b], max(2 * RARE_PHRASE_CHUNKS, snap.n // 100))
+        found = [c for c in found or [] if _in_scope(c, scope, doc_ids)]
+        if len(found) > RARE_PHRASE_CHUNKS:
+            continue
+        for c in found:
+            if c.chunk_id not in have_ids and c not in out:
+                out.append(c)
+    return out
+
+
+def subject_coverage(info: QuestionInfo, scorer: "Scorer", text: str, context: str, title: str = "") -> float:
+    """Share of what a "how much" question asks about found with the figure."""
+    if owner_mismatch(info, text):
+        return 0.0
+    if not info.subject:
+        return scorer.focus_coverage(text, context, title)
+    weights = scorer._weigh(info.subject)
+    return scorer._cov(weights, sum(weights.values()), set(score_tokens(text)), set(score_tokens(context)),
+                       set(score_tokens(title)))
+
+
+def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per_province: bool = False,
+                  scope: tuple[str, ...] = (), doc_ids: tuple[str, ...] = ()) -> Composition:
+    _remember_titles(snap)
     scorer = Scorer(info, snap)
     if not hits:
         return Composition("topic", [])
     top = max(h.score for h in hits) or 1.0
+    pool: list[tuple[Chunk, float]] = [(h.chunk, h.score) for h in hits]
+    if info.agencies:
+        pool += [(c, 0.5 * top) for c in _agency_chunks(info, snap, scope, doc_ids)]
+    pool += [(c, top) for c in _rare_phrase_chunks(scorer, snap, [c for c, _ in pool], scope, doc_ids)]
     cands: list[Point] = []
     seen_chunks: set[str] = set()
-    for h in hits:
-        chunk = h.chunk
+    for chunk, hscore in pool:
         if chunk.chunk_id in seen_chunks:
             continue
         seen_chunks.add(chunk.chunk_id)
-        prior = 0.6 + 0.4 * (h.score / top)
+        prior = 0.6 + 0.4 * (hscore / top)
         context = _context_of(chunk)
+        title = _title_of(chunk)
         if chunk.kind == "table_row" and chunk.table:
-            text = " ".join(v for k, v in chunk.table.items() if v and k != "group")
-            s = scorer.score(text, context, True) * prior
+            text = chunk.text  # the labelled fields: "Cơ quan chủ trì: ...", "Thời gian: ..."
+            s = scorer.score(text, context, True, title) * prior
             s *= _agency_factor(info, _table_agencies(chunk, "lead"), text)
             p = _row_point(chunk, s, "topic", info)
-            p.focus = scorer.focus_coverage(text, context)
+            p.focus = scorer.focus_coverage(text, context, title)
             p.figure = bool(info.numeric and find_figure(text, info))
+            if p.figure:
+                p.subject = subject_coverage(info, scorer, text, context, title)
             cands.append(p)
             continue
         for item in _items(chunk):
             actors = item.actors or agencies_at_start(item.units[0].text)
             scored = []
             for u in item.units:
-                s = scorer.score(u.text, context, False) * prior * _agency_factor(info, actors, u.text)
+                s = scorer.score(u.text, context, False, title) * prior * _agency_factor(info, actors, u.text)
                 scored.append((s, u))
             best_s = max(s for s, _ in scored)
             n_words = sum(len(syllables(u.text)) for u in item.units)
@@ -510,11 +654,11 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
                 chosen = [u for s, u in scored if s >= max(RELATIVE_CUTOFF * best_s, ABSOLUTE_CUTOFF)] or [scored[0][1]]
             p = _item_point(chosen, best_s, "topic", info, scorer)
             best_unit = max(scored, key=lambda x: x[0])[1]
-            p.focus = max(scorer.focus_coverage(u.text, context) for u in chosen)
+            p.focus = max(scorer.focus_coverage(u.text, context, title) for u in chosen)
             fig_units = [u for u in chosen if find_figure(u.text, info)] if info.numeric else []
             p.figure = bool(fig_units)
             if fig_units:
-                p.focus = max(scorer.focus_coverage(u.text, context) for u in fig_units)
+                p.subject = max(subject_coverage(info, scorer, u.text, context, title) for u in fig_units)
             del best_unit
             cands.append(p)
     if not cands:
@@ -533,7 +677,7 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
     best_all = max(p.score for p in cands)
     for _, group in groups.items():
         best = max(p.score for p in group)
-        if per_province and best < 0.5 * best_all:
+        if per_province and best < (0.3 if info.provinces else 0.5) * best_all:
             continue  # this province has nothing close to the question
         cutoff = max(RELATIVE_CUTOFF * best, ABSOLUTE_CUTOFF)
         chosen = sorted((p for p in group if p.score >= cutoff), key=lambda p: -p.score)[:limit]
@@ -545,7 +689,7 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
     comp.focus_coverage = max((p.focus for p in points), default=0.0)
     figs = [p for p in points if p.figure]
     comp.has_figure = bool(figs)
-    comp.figure_coverage = max((p.focus for p in figs), default=0.0)
+    comp.figure_coverage = max((p.subject for p in figs), default=0.0)
     return comp
 
 

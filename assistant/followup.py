@@ -26,7 +26,8 @@ log = logging.getLogger("htx.followup")
 _MARKERS = {"con", "thi", "sao", "vay", "the", "nua", "do", "nay", "ho", "no", "kia", "tren", "ay", "o", "tinh", "cung", "thanh", "pho"}
 _DEICTIC_RE = re.compile(
     r"^(?:con|the con|vay con|vay thi|va con|con voi)\b|\bthi sao\b|\bthi the nao\b"
-    r"|\b(?:co quan|don vi|tinh|van ban|nhiem vu|viec|noi dung) (?:do|nay|ay|tren)\b"
+    r"|\b(?:co quan|don vi|tinh|van ban|nhiem vu|viec|noi dung|ke hoach|chi thi|quyet dinh|chuong trinh|de an|so|ban|"
+    r"nganh|quy|hoi|phong|bo phan|han|muc tieu|chi tieu) (?:do|nay|ay|tren)\b"
 )
 MAX_CARRY_TERMS = 4  # a question with more content words than this is taken as standalone
 

@@ -30,6 +30,7 @@ _ITEM_RE = re.compile(r"^(?:[-+•*–]\s+|[a-zđ]\)\s+|\d+(?:\.\d+)*[.)]\s+|[IV
 _HEAD_INLINE_RE = re.compile(r"^((?:\d+(?:\.\d+)*|[IVXLC]+)\.\s+[^:]{3,120}):\s+(\S.*)$")
 _HEAD_NUM_RE = re.compile(r"^(?:\d+(?:\.\d+)*|[IVXLC]+)\.?\s+\S")
 _TERMINAL = ".;!?…:"
+_MARKER_ONLY_RE = re.compile(r"^\s*(?:[-+•*–]\s*)?(?:\d+(?:\.\d+)*|[IVXLC]+|[a-zđ]|Điều\s+\d+)[.)]\s*$")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ def split_sentences(line: str) -> list[str]:
         prev = line[max(0, m.start() - 3):m.start()]
         # "TP." / "Tp." and single-letter abbreviations are not sentence ends.
         if m.group(0) == "." and (re.search(r"(?:\b[A-ZĐ][a-z]?)$", prev) and not prev[-1:].isdigit()):
+            continue
+        # Nor is the dot of an item number: "6. Sở Kế hoạch...", "Điều 2. Quyết định...".
+        if _MARKER_ONLY_RE.match(line[start:end]):
             continue
         piece = line[start:end].strip()
         if piece:
@@ -314,11 +318,15 @@ def agencies_at_start(text: str) -> list[str]:
 
 _SYNONYMS = {
     "hang nam": "hangnam", "moi nam": "hangnam", "binh quan hang nam": "hangnam", "hang nam": "hangnam",
-    "han chot": "thoi han", "ngay nao": "thoi han", "khi nao": "thoi han",
+    "thoi han": "thoi gian",
+    "phan dau": "phandau", "huong toi": "phandau", "dat ra": "datra",
     "lien minh htx": "lmhtx", "lien minh": "lmhtx",
     "ty le": "tyle", "phan tram": "tyle", "chi tieu": "muctieu", "muc tieu": "muctieu",
     "tai xe": "lai xe", "tap huan": "tap huan",
 }
+
+
+_REPLACED = {"htx", "tht", "lhhtx", "lmhtx", "kttt", "ubnd", "hdnd", "qtdnd", "mttq", "mttqvn"}
 
 
 @lru_cache(maxsize=1)
@@ -328,7 +336,10 @@ def _contractions() -> tuple[re.Pattern[str], dict[str, str]]:
     table: dict[str, str] = {}
     for abbr, expansion in ABBREVIATIONS.items():
         key = " ".join(_WORD_RE.findall(fold(expansion)))
-        table[key] = re.sub(r"[^a-z0-9]", "", fold(abbr))
+        token = re.sub(r"[^a-z0-9]", "", fold(abbr))
+        # Generic terms are replaced (a lone "xã" then means a commune); others keep their words
+        # too, so "vận tải" still matches "giao thông vận tải".
+        table[key] = token if token in _REPLACED else f"{token} {key}"
     table.update({k: v for k, v in _SYNONYMS.items()})
     forms = sorted(table, key=len, reverse=True)
     return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b"), table
@@ -340,9 +351,9 @@ def score_tokens(text: str) -> list[str]:
     folded = re.sub(r"(\d)\s*%", r"\1 tyle", folded)  # "75%" answers "tỷ lệ / phần trăm"
     folded = " ".join(_WORD_RE.findall(folded))
     pat, table = _contractions()
-    # Apply twice: "liên minh hợp tác xã" -> "lien minh htx" -> "lmhtx".
-    for _ in range(2):
-        folded = pat.sub(lambda m: table[m.group(0)], folded)
+    # "liên minh hợp tác xã" -> "lien minh htx" -> "lmhtx": a second pass on what the first made.
+    folded = pat.sub(lambda m: table[m.group(0)], folded)
+    folded = re.sub(r"\blien minh htx\b|\blien minh\b", "lmhtx", folded)
     return folded.split()
 
 

@@ -15,9 +15,9 @@ from assistant.passages import syllables
 # never focus terms.
 STOP = set(
     """
-    a ai anh bao biet boi cac cach can cho chua co cua cung da day den deu di do duoc gi giup ha hay hon khi khong
-    kia la len lieu ma mot nao nay neu nhe nhieu nhu nhung o oi phai ra rang rieng roi sao se thi trong va van
-    vay ve voi xin thuoc nhat nua ong em cau tom tat liet ke gom con ko nhau khac giong chenh
+    a ai anh biet cac cach cho chua co cua cung da day den deu di do duoc gi giup ha hay hon khi khong
+    kia la len lieu ma mot nao nay neu nhe nhieu nhu nhung o oi phai ra rang rieng roi sao se thi trong va
+    vay ve voi xin thuoc nhat nua ong em cau tom tat liet ke gom con ko nhau khac giong chenh muon
     what which who whom when where how many much must should does did of for and is are with about please answer
     """.split()
 )
@@ -26,7 +26,7 @@ STOP = set(
 GENERIC = set(
     """
     htx tht kttt ubnd lmhtx tinh so ke hoach nhiem vu giai phap phat trien thuc hien viec cong tac
-    trach nhiem vai tro duoc giao giao lam gi nhiem chiu trach ve hangnam
+    trach nhiem vai tro duoc giao giao lam gi nhiem chiu trach ve hangnam phandau datra dat
     """.split()
 )
 DUTY_PATTERNS = (
@@ -73,13 +73,21 @@ def _alias_spans(folded: str, agencies: bool = True) -> list[tuple[int, int]]:
     return spans
 
 
+# Question phrases: they say what kind of answer is wanted (the intent), not what it is about.
+_QUESTION_PHRASES = re.compile(
+    r"\b(?:bao nhieu|bao gio|bao lau|nhu the nao|the nao|ra sao|la gi|nhung gi|khi nao|ngay nao|nam nao|"
+    r"thang nao|o dau|ve dau|tu dau|lay tu dau|den dau|tu khi nao|ke tu khi nao|han chot|thoi han|dung khong|phai khong|co phai|han(?! che))\b"
+)
+
+
 def _without_entities(text: str, agencies: bool = True) -> str:
     folded = fold(text)
     chars = list(folded)
     for a, b in _alias_spans(folded, agencies):
         for i in range(a, b):
             chars[i] = " "
-    return "".join(chars)
+    out = "".join(chars)
+    return _QUESTION_PHRASES.sub(lambda m: " " * len(m.group(0)), out)
 
 
 @dataclass(frozen=True)
@@ -93,9 +101,11 @@ class QuestionInfo:
     lead: bool = False
     compare: bool = False
     docnum: bool = False  # asks which decree / decision / circular
+    basis: bool = False  # asks what the document is based on / implements ("căn cứ", "để thực hiện")
     focus: tuple[str, ...] = ()  # scoring tokens without entities, question words and generic words
     terms: tuple[str, ...] = ()  # scoring tokens without provinces and question words (agencies kept)
     subject: tuple[str, ...] = ()  # focus tokens of what a "how much" question asks about
+    subject_seq: tuple[str, ...] = ()  # the same span's content tokens in order (for its head noun)
     numbers: tuple[str, ...] = field(default_factory=tuple)  # numbers the user wrote
 
     @property
@@ -111,12 +121,11 @@ class QuestionInfo:
 
 def _subject_span(folded: str) -> str:
     """The words a "how much / what rate" question asks about: "[Vốn điều lệ tối thiểu để
-    thành lập một HTX] là bao nhiêu", "tăng [bao nhiêu lần]"."""
-    m = re.search(r"^(.*?)\b(?:la|bang|dat|phai dat|co)? ?(?:bao nhieu|may)\b", folded)
+    thành lập một HTX] là bao nhiêu", "có bao nhiêu [HTX sở hữu sản phẩm OCOP]"."""
+    m = re.search(r"^(.*?)\bbao nhieu\b(.*)$", folded) or re.search(r"^(.*?)\bmay\b(.*)$", folded)
     if not m:
         return ""
-    head = m.group(1)
-    return head.split(",")[-1]
+    return f"{m.group(1)} {m.group(2).split(',')[0]}"
 
 
 def analyse_question(text: str, provinces: tuple[str, ...] | None = None, agencies: tuple[str, ...] | None = None) -> QuestionInfo:
@@ -130,8 +139,9 @@ def analyse_question(text: str, provinces: tuple[str, ...] | None = None, agenci
     terms = tuple(t for t in score_tokens(no_prov) if _content(t))
     no_ent = set(score_tokens(_without_entities(text)))
     focus = tuple(t for t in terms if t in no_ent and t not in GENERIC and not t.isdigit())
-    subj_fold = _subject_span(" ".join(re.findall(r"[a-z0-9%,]+", _without_entities(text))))
-    subject = tuple(t for t in score_tokens(subj_fold) if _content(t) and t not in GENERIC and not t.isdigit())
+    subj_fold = _subject_span(" ".join(re.findall(r"[a-z0-9%,]+", _without_entities_keep_count(text))))
+    subject_seq = tuple(t for t in score_tokens(subj_fold) if _content(t) and not t.isdigit())
+    subject = tuple(t for t in subject_seq if t not in GENERIC)
     yes_no = bool(re.search(r"\b(?:dung khong|phai khong|co phai|dung chu|co dung)\b", folded))
     numbers = tuple(numbers_in(text))
     return QuestionInfo(
@@ -144,11 +154,23 @@ def analyse_question(text: str, provinces: tuple[str, ...] | None = None, agenci
         lead=_any(LEAD_PATTERNS, folded),
         compare=_any(COMPARE_PATTERNS, folded),
         docnum=_any(DOCNUM_PATTERNS, folded),
+        basis=bool(re.search(r"\bcan cu\b|\bde thuc hien\b|\bthuc hien (?:nhung |cac )?(?:van ban|chi thi|nghi quyet|ket luan) nao\b", folded)),
         focus=focus,
         terms=terms,
         subject=subject,
+        subject_seq=subject_seq,
         numbers=numbers,
     )
+
+
+def _without_entities_keep_count(text: str) -> str:
+    """Entity-free folded text that still says "bao nhiêu" (to find what it is about)."""
+    folded = fold(text)
+    chars = list(folded)
+    for a, b in _alias_spans(folded):
+        for i in range(a, b):
+            chars[i] = " "
+    return "".join(chars)
 
 
 def _content(t: str) -> bool:

@@ -40,7 +40,7 @@ PUBLIC_TEXT = " ".join([REFUSAL_MESSAGE, RELATED_NOTE, ASK_SPECIFIC, INSTRUCTION
 # sentence and its heading) means the documents do not talk about what is asked.
 MIN_FOCUS_COVERAGE = 0.5
 # The passage holding the figure of a "how much" answer must itself be about the question.
-MIN_FIGURE_COVERAGE = 0.6
+MIN_FIGURE_COVERAGE = 0.5
 # "How much / what rate" wording: such a question needs a quantity in its evidence.
 _STRONG_NUMERIC = re.compile(r"\b(?:bao nhieu|phan tram|ty le|muc(?! tieu))\b|%")
 _YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
@@ -120,9 +120,8 @@ def _entity_free(text: str) -> str:
 
 
 def asked_spans(question: str) -> list[str]:
-    """Folded word runs naming what the question asks for: the subject of "... là gì / là bao
-    nhiêu", the noun before "gì / nào", the words after "bao nhiêu", the predicate of a yes/no
-    question, what "ai" does."""
+    """Folded word runs naming the fact a wh-question asks for: the subject of "... là gì / là
+    bao nhiêu", the noun before "gì / nào", the words after "bao nhiêu"."""
     q = " ".join(re.findall(r"\w+|,", fold(question)))
     spans: list[str] = []
     m = re.search(r"^(.*?)\b(?:la|bang) (?:bao nhieu|gi|nhung gi|the nao|nhu the nao|may|ai)\b", q)
@@ -134,11 +133,8 @@ def asked_spans(question: str) -> list[str]:
             spans.append(" ".join(words))
     for m in re.finditer(r"\bbao nhieu ((?:\w+ ?){1,3})", q):
         spans.append(m.group(1))
-    m = re.search(r"\bco (.+?) (?:khong|ko|chua)\b", q)
-    if m:
-        spans.append(m.group(1))
-    for m in re.finditer(r"\bai ((?:\w+ ?){1,4})", q):
-        spans.append(m.group(1))
+    # Yes/no questions and "ai ...?" ask about an action, which users paraphrase freely
+    # ("xen vào chuyện làm ăn"): no span there, the evidence check judges them.
     return [f" {s.strip()} " for s in spans if s.strip()]
 
 

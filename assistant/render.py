@@ -39,6 +39,16 @@ def source_line(c: dict[str, Any]) -> str:
     return " — ".join(p for p in parts if p)
 
 
+def short_source(c: dict[str, Any]) -> str:
+    """Document and the last heading only: short enough for the chat bubble."""
+    section = (c.get("section") or "").split(" > ")[-1].strip()
+    doc = c.get("doc_title") or c.get("doc_id") or ""
+    province = c.get("province")
+    if province and province not in doc:
+        doc = f"{doc} ({province})"
+    return " — ".join(p for p in (doc, section) if p)
+
+
 # --- Markdown ---------------------------------------------------------------------------------
 
 
@@ -50,7 +60,7 @@ def answer_markdown(answer: dict[str, Any]) -> str:
         return text
     lines = [text, "", f"**{heading}:**"]
     for c in sources:
-        lines.append(f"- **[{c.get('n')}]** {source_line(c)}")
+        lines.append(f"- **[{c.get('n')}]** {short_source(c)}")
     return "\n".join(lines)
 
 

@@ -69,7 +69,7 @@ CSS = """
 #chat { font-size: 1.12rem; }
 #chat .message-row .message, #chat .message { font-size: 1.12rem !important; line-height: 1.55; }
 #question textarea { font-size: 1.15rem !important; }
-.htx-cites { display: flex; flex-direction: column; gap: 0.5rem; }
+.htx-cites { display: flex; flex-direction: column; gap: 0.5rem; max-height: 40vh; overflow-y: auto; padding: 2px 4px 2px 0; }
 .htx-cites-head { font-weight: 600; font-size: 0.95rem; }
 .htx-cite { display: flex; flex-direction: column; align-items: flex-start; text-align: left; gap: 0.15rem;
   width: 100%; padding: 0.55rem 0.75rem; border: 2px solid #9db4d8; border-radius: 10px;
@@ -87,7 +87,7 @@ CSS = """
 .htx-meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 0.7rem; margin: 0 0 0.5rem; font-size: 0.95rem; }
 .htx-meta dt { font-weight: 700; } .htx-meta dd { margin: 0; }
 .htx-docid { color: #475569; font-size: 0.85rem; }
-.htx-passage-text { font-size: 1.08rem; line-height: 1.6; max-height: 55vh; overflow-y: auto; }
+.htx-passage-text { font-size: 1.08rem; line-height: 1.6; max-height: 38vh; overflow-y: auto; }
 mark.htx-mark { background: var(--htx-mark); color: #000; padding: 0 2px; border-radius: 3px; }
 .htx-empty { color: #334155; padding: 0.6rem; border: 2px dashed #cbd5e1; border-radius: 10px; }
 #feedback-status, #docs-status { font-size: 1rem; }
@@ -112,6 +112,7 @@ element.addEventListener('click', (e) => {
   if (!card) return;
   element.querySelectorAll('.htx-cite').forEach((c) => c.classList.toggle('active', c === card));
   trigger('click', {n: Number(card.dataset.n), turn: Number(card.dataset.turn)});
+  setTimeout(() => document.getElementById('passage')?.scrollIntoView({behavior: 'smooth', block: 'nearest'}), 500);
 });
 """
 
@@ -458,9 +459,9 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                             export_btn = gr.DownloadButton("Tải hội thoại (.md)", elem_id="export-md", size="sm",
                                                            interactive=False)
                         with gr.Accordion("Sao chép câu trả lời kèm nguồn (Markdown)", open=False, elem_id="copy-md"):
-                            answer_md = gr.Code(value="", language="markdown", elem_id="answer-md", buttons=["copy"],
-                                                interactive=False, wrap_lines=True, show_label=False,
-                                                show_line_numbers=False)
+                            answer_md = gr.Textbox(value="", elem_id="answer-md", buttons=["copy"], interactive=False,
+                                                   label="Bấm nút sao chép ở góc phải để chép cả câu trả lời và nguồn",
+                                                   show_label=True, lines=8, max_lines=16)
                     with gr.Column(scale=2, min_width=320, elem_id="sources-col"):
                         gr.Markdown("### Nguồn trích dẫn")
                         cites = gr.HTML(render.citation_cards_html(None), elem_id="citations", js_on_load=CITES_JS)

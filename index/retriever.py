@@ -114,22 +114,29 @@ class HybridRetriever:
         top = np.argpartition(-scores, n - 1)[:n] if n < scores.size else np.arange(scores.size)
         return {snap.chunks[i].chunk_id: float(scores[i]) for i in top if scores[i] > 0}
 
-    def dense(self, snap: Snapshot, analysis: QueryAnalysis, filters: SearchFilters | None, n: int) -> dict[str, float]:
+    def dense(self, snap: Snapshot, analysis: QueryAnalysis, filters: SearchFilters | None, n: int,
+              mask: np.ndarray | None = None) -> dict[str, float]:
         if not snap.chunks:
             return {}
         vec = self.embedder.embed_query_np(analysis.restored or analysis.normalized)
         where = None
         if filters is not None and not filters.is_empty():
             where = build_where(filters.provinces, filters.doc_ids, filters.agencies)
-        # Over-fetch a little: ids written for a document that is not live yet are dropped.
-        hits = self.vectors.query(vec, min(len(snap.chunks) + 16, n + 16), where)
-        out: dict[str, float] = {}
-        for h in hits:
-            if h.chunk_id in snap.position:
-                out[h.chunk_id] = h.similarity
-                if len(out) >= n:
-                    break
-        return out
+        allowed = int(mask.sum()) if mask is not None else len(snap.chunks)
+        want = min(n, allowed)
+        if want == 0:
+            return {}
+        # Chroma may hold ids that are not live in this snapshot (a document being added, or
+        # stale ones being deleted): over-fetch, and fetch more until ``want`` live ids are in
+        # hand, so the answer is exactly the one the snapshot alone would give.
+        fetch = want + 16
+        while True:
+            hits = self.vectors.query(vec, fetch, where)
+            live = [h for h in hits if h.chunk_id in snap.position]
+            if len(live) >= want or len(hits) < fetch:
+                break
+            fetch *= 4
+        return {h.chunk_id: h.similarity for h in live[:want]}
 
     # --- fusion and boosts -------------------------------------------------------------
 
@@ -142,7 +149,7 @@ class HybridRetriever:
         n = max(self.candidates, k)
         lex = self.lexical(snap, analysis, mask, n)
         t1 = time.perf_counter()
-        den = self.dense(snap, analysis, filters, n)
+        den = self.dense(snap, analysis, filters, n, mask)
         t2 = time.perf_counter()
         if mask is not None:  # the where clause already filtered; enforce it on the snapshot too
             den = {i: s for i, s in den.items() if mask[snap.position[i]]}

@@ -32,7 +32,12 @@ def server(tmp_path_factory, store, settings):
 
 
 @pytest.fixture(scope="module")
-def driver():
+def downloads(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def driver(downloads):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -42,6 +47,8 @@ def driver():
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1440,1000",
                 "--lang=vi-VN", "--disable-gpu", "--force-device-scale-factor=1"):
         opts.add_argument(arg)
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})
     d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     d.set_page_load_timeout(120)
     yield d
@@ -120,16 +127,18 @@ def test_ask_cite_and_dislike(driver, server, artifacts_dir):
     assert answer.strip() and len(json.loads(citations)) >= 2
 
 
-def test_export_and_copy_markdown(driver, server):
-    # continues the conversation of the previous test
-    export = _css(driver, "#export-md")
-    assert export, "export button missing"
-    md = _css(driver, "#answer-md")
-    assert md
-    driver.execute_script("document.querySelector('#copy-md button, #copy-md .label-wrap')?.click()")
-    _wait(driver, lambda d: PROBE_QUESTION in _css(d, "#answer-md")[0].get_attribute("textContent"))
-    text = _css(driver, "#answer-md")[0].get_attribute("textContent")
-    assert "**Nguồn:**" in text and "[1]" in text
+def test_export_and_copy_markdown(driver, server, downloads):
+    """Continues the conversation of the previous test: Markdown to copy, and the .md export."""
+    _css(driver, "#copy-md button")[0].click()
+    _wait(driver, lambda d: _css(d, "#answer-md textarea")
+          and PROBE_QUESTION in _css(d, "#answer-md textarea")[0].get_attribute("value"))
+    text = _css(driver, "#answer-md textarea")[0].get_attribute("value")
+    assert "Nguồn:" in text and "[1]" in text and "«" in text
+    _css(driver, "#export-md")[0].click()
+    files = _wait(driver, lambda d: [f for f in downloads.glob("*.md")])
+    time.sleep(0.5)
+    md = files[0].read_text(encoding="utf-8")
+    assert md.startswith("# ") and PROBE_QUESTION in md and "[1]" in md and "«" in md
 
 
 def test_projector_and_phone(driver, server, artifacts_dir):
@@ -152,11 +161,15 @@ def test_projector_and_phone(driver, server, artifacts_dir):
 
 
 def test_documents_tab_upload(driver, server, artifacts_dir, tmp_path):
+    import httpx
+
+    doc_ids = [d["doc_id"] for d in httpx.get(server.url + "/v1/documents", timeout=30).json()["documents"]]
+    table_text = lambda d: _css(d, "#docs-table")[0].text if _css(d, "#docs-table") else ""  # noqa: E731
     _open(driver, server)
     tab = [b for b in _css(driver, "button[role='tab']") if "Văn bản" in b.text]
     assert tab
     tab[0].click()
-    _wait(driver, lambda d: len(_css(d, "#docs-table tbody tr")) == 5)
+    _wait(driver, lambda d: all(i in table_text(d) for i in doc_ids))
     src = tmp_path / "ong_mat_trinh_duyet.txt"
     src.write_text(SMALL_DOC, encoding="utf-8")
     # wrong key first: refused, nothing changes
@@ -165,12 +178,13 @@ def test_documents_tab_upload(driver, server, artifacts_dir, tmp_path):
     _wait(driver, lambda d: "ong_mat_trinh_duyet" in _css(d, "#upload-file")[0].text)
     _css(driver, "#upload-btn")[0].click()
     _wait(driver, lambda d: "sai khóa" in _css(d, "#docs-status")[0].text.lower())
-    assert len(_css(driver, "#docs-table tbody tr")) == 5
+    assert "ong_mat_trinh_duyet" not in table_text(driver)
     key = _css(driver, "#admin-key input")[0]
     key.clear()
     key.send_keys(ADMIN)
     _css(driver, "#upload-btn")[0].click()
     _wait(driver, lambda d: "ong_mat_trinh_duyet" in _css(d, "#docs-status")[0].text and "✔" in _css(d, "#docs-status")[0].text)
-    _wait(driver, lambda d: len(_css(d, "#docs-table tbody tr")) == 6)
+    _wait(driver, lambda d: "ong_mat_trinh_duyet" in table_text(d))
     assert (server.data_dir / "corpus" / "ong_mat_trinh_duyet.txt").exists()
+    assert "ong_mat_trinh_duyet" in {d["doc_id"] for d in httpx.get(server.url + "/v1/documents").json()["documents"]}
     driver.save_screenshot(str(artifacts_dir / "browser_documents.png"))
