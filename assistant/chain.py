@@ -12,6 +12,7 @@ answer with ``mode == "extractive_fallback"`` and ``metadata["fallback_reason"]`
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
@@ -19,6 +20,7 @@ from typing import Any, Iterator
 from langchain_core.runnables import RunnableLambda
 
 from index.types import Hit, QueryAnalysis, SearchFilters
+from ingest.normalize import fold
 
 from assistant import refusal
 from assistant.corpus import CorpusSnapshot, CorpusView
@@ -36,6 +38,8 @@ RETRIEVE_K_MIN = 10  # candidate chunks for topic answers (Settings.top_k if lar
 RELATED_K = 3
 PER_PROVINCE_K = 5  # extra candidates per province for comparisons
 MAX_LLM_PASSAGES = 8
+# "sở này", "cơ quan đó": the follow-up is about the agency of the previous question.
+_AGENCY_DEIXIS = re.compile(r"\b(?:so|co quan|don vi|nganh|ban|hoi|bo phan|phong|lien minh|ngan hang|quy) (?:nay|do|ay|tren)\b")
 # Agencies that are rarely what a question asks about when another one is named too
 # ("UBND tỉnh giao Sở Công Thương những gì?" asks about Sở Công Thương).
 _BACKGROUND_AGENCIES = ("Ủy ban nhân dân tỉnh", "Các sở, ban, ngành", "Hội đồng nhân dân các cấp")
@@ -79,6 +83,7 @@ class AnswerService:
         self.store = store
         self.settings = settings
         self.corpus = CorpusView(store)
+        self._warned_threshold = False
         self.llm = None
         if settings.llm_enabled:
             from assistant.llm import LLMClient
@@ -145,9 +150,10 @@ class AnswerService:
             # asked about are the new question's; the earlier question only adds context words.
             ia = self.store.analyze(intent_src)
             intent = analyse_question(ia.restored or intent_src, agencies=_order_agencies(tuple(ia.agencies)))
+            agencies = intent.agencies or (base.agencies if _AGENCY_DEIXIS.search(fold(intent_src)) else ())
             base = replace(base, duty=intent.duty, numeric=intent.numeric, deadline=intent.deadline, lead=intent.lead,
-                           docnum=intent.docnum, compare=intent.compare or base.compare, agencies=intent.agencies,
-                           subject=intent.subject)
+                           docnum=intent.docnum, compare=intent.compare or base.compare, agencies=agencies,
+                           subject=intent.subject, subject_seq=intent.subject_seq)
         if run.sanitized.injection and base.numbers:
             base = replace(base, numeric=True)  # "X là 50, đúng không?": answer with the document's figure
         run.info = base
@@ -191,8 +197,8 @@ class AnswerService:
             if info.agency_listing:
                 run.comp = compose_agency(info, snap, run.scope, tuple(caller.doc_ids))
             else:
-                top = max((h.score for h in run.hits), default=None)
-                decision = refusal.after_retrieval(top, self.settings.refusal_threshold)
+                top = max((h.dense_score for h in run.hits), default=None)
+                decision = refusal.after_retrieval(top, self._threshold())
                 if not decision.refuse:
                     run.comp = compose_topic(info, run.hits, snap, per_province=run.per_province,
                                              scope=run.scope, doc_ids=tuple(caller.doc_ids))
@@ -249,6 +255,17 @@ class AnswerService:
         run.timings["total"] = (time.perf_counter() - run.t0) * 1000.0
         run.answer.timings_ms = dict(run.timings)
         return run
+
+    def _threshold(self) -> float:
+        """The similarity threshold, when it was calibrated for the embedder in use."""
+        name = str(getattr(getattr(self.store, "embedder", None), "name", ""))
+        if name.startswith(refusal.CALIBRATED_EMBEDDER):
+            return self.settings.refusal_threshold
+        if not self._warned_threshold:
+            log.warning("refusal threshold calibrated for %s, not %s: similarity check disabled",
+                        refusal.CALIBRATED_EMBEDDER, name or "this embedder")
+            self._warned_threshold = True
+        return 0.0
 
     # --- LLM helpers --------------------------------------------------------------------------
 

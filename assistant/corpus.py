@@ -40,6 +40,7 @@ class CorpusSnapshot:
     raw: set[str] = field(default_factory=set)  # folded syllables used anywhere
     bigrams: set[str] = field(default_factory=set)  # adjacent folded syllable pairs used anywhere
     token_texts: list[str] = field(default_factory=list)  # " tok tok ... " per chunk, for phrase look-ups
+    folded_texts: list[str] = field(default_factory=list)  # folded context text per chunk, for name look-ups
 
     @property
     def n(self) -> int:
@@ -133,10 +134,12 @@ class CorpusView:
         raw: set[str] = set()
         bigrams: set[str] = set()
         token_texts: list[str] = []
+        folded_texts: list[str] = []
         for c in chunks:
             text = c.context_text()
             toks = score_tokens(text)
             token_texts.append(f" {' '.join(toks)} ")
+            folded_texts.append(fold(text))
             df.update(set(toks))
             raw.update(_LINE_WORDS.findall(fold(text)))
             bigrams |= _bigrams(text)
@@ -145,4 +148,4 @@ class CorpusView:
             raw.update(_LINE_WORDS.findall(fold(meta.title or "")))
         log.info("corpus view rebuilt: %d documents, %d chunks", len(docs), len(chunks))
         return CorpusSnapshot(signature=sig, chunks=chunks, docs=docs, df=df, raw=raw, bigrams=bigrams,
-                              token_texts=token_texts)
+                              token_texts=token_texts, folded_texts=folded_texts)

@@ -66,6 +66,7 @@ class Point:
     focus: float = 0.0  # share of the question's focus words it covers
     figure: bool = False  # holds the quantity a numeric question asks for
     subject: float = 0.0  # share of what a "how much" question asks about, found with the figure
+    words: float = 0.0  # share of the question's focus words found as whole words
 
 
 @dataclass
@@ -85,6 +86,7 @@ class Composition:
     best_score: float = 0.0
     focus_coverage: float = 0.0  # share of the question's focus words found in the best evidence
     figure_coverage: float = 0.0  # the same for the best passage holding a quantity (numeric questions)
+    word_coverage: float = 0.0  # share of the question's focus words (whole words) in the best evidence
     has_figure: bool = False
 
     @property
@@ -236,6 +238,46 @@ class Scorer:
         self.bigrams = {f"{a} {b}" for a, b in zip(seq, seq[1:]) if a != b and snap.phrase_idf((a, b)) < math.log(1.0 + snap.n)}
         self.bigram_w = {bg: snap.phrase_idf(tuple(bg.split(" "))) for bg in self.bigrams}
         self.bigram_total = sum(self.bigram_w.values())
+        self.words = self._words(info, snap)
+        self.words_total = sum(w for _, w in self.words)
+
+    def _words(self, info: QuestionInfo, snap: CorpusSnapshot) -> list[tuple[tuple[str, ...], float]]:
+        """The question's focus words as whole words (pyvi segmentation): "kết hôn" is one word
+        that no passage has, even if "liên kết" and "hơn" are there."""
+        from assistant.question import GENERIC, STOP
+        from assistant.refusal import segment_words
+
+        out: list[tuple[tuple[str, ...], float]] = []
+        unknown_w = math.log(1.0 + snap.n)
+        for word in segment_words(info.focus_text or info.text):
+            toks = score_tokens(word)
+            if not toks or all(t in STOP or t in GENERIC or t.isdigit() for t in toks):
+                continue
+            fixed = [t if snap.has_token(t) or t.isdigit() else fuzzy_known(t, snap.has_token) for t in toks]
+            if any(f is None for f in fixed):
+                # A word no passage uses, not even one typing slip away ("kết hôn" is two known
+                # syllables, "world" none): counted, and missing everywhere.
+                out.append((tuple(toks), unknown_w))
+            elif len(fixed) == 1:
+                out.append(((fixed[0],), snap.idf(fixed[0])))
+            else:
+                out.append((tuple(fixed), snap.phrase_idf(tuple(fixed))))
+        return out
+
+    def word_coverage(self, text: str, context: str = "") -> float:
+        """Share (by rarity) of the question's focus words found as whole words."""
+        if self.words_total <= 0:
+            return 1.0 if not self.info.focus else 0.0
+        body = f" {' '.join(score_tokens(text))} "
+        ctx = f" {' '.join(score_tokens(context))} "
+        got = 0.0
+        for toks, w in self.words:
+            needle = f" {' '.join(toks)} "
+            if needle in body:
+                got += w
+            elif needle in ctx:
+                got += 0.5 * w
+        return got / self.words_total
 
     def _fix(self, t: str) -> str | None:
         """A typed word as the corpus writes it (typos corrected, unknown words dropped)."""
@@ -500,10 +542,28 @@ def _group(points: list[Point], snap: CorpusSnapshot, cap: int, display: str) ->
     return out
 
 
+def _chunks_naming(agency: str, snap: CorpusSnapshot, provinces: tuple[str, ...], doc_ids: tuple[str, ...]) -> list[Chunk]:
+    """Chunks in scope that name the agency (text or headings), plus those of the documents it
+    issued: the only ones that can hold its duties. A cheap pre-filter before the item walk."""
+    from ingest.vocab import find_agencies
+
+    from assistant.passages import _alias_patterns
+
+    pattern = dict(_alias_patterns("agency")).get(agency)
+    issued = {d for d, m in snap.docs.items() if agency in find_agencies(m.issuer or "")}
+    out = []
+    for i, c in enumerate(snap.chunks):
+        if not _in_scope(c, provinces, doc_ids):
+            continue
+        if c.doc_id in issued or agency in c.agencies or pattern is None or pattern.search(snap.folded_texts[i]):
+            out.append(c)
+    return out
+
+
 def compose_agency(info: QuestionInfo, snap: CorpusSnapshot, provinces: tuple[str, ...], doc_ids: tuple[str, ...]) -> Composition:
     _remember_titles(snap)
     agency = info.agencies[0]
-    chunks = [c for c in snap.chunks if _in_scope(c, provinces, doc_ids)]
+    chunks = _chunks_naming(agency, snap, provinces, doc_ids)
     scorer = Scorer(info, snap)
     points = agency_points(agency, chunks, info, snap, scorer)
     # Provinces where the agency only coordinates (partner rows) or only appears as the issuer
@@ -635,6 +695,7 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
             s *= _agency_factor(info, _table_agencies(chunk, "lead"), text)
             p = _row_point(chunk, s, "topic", info)
             p.focus = scorer.focus_coverage(text, context, title)
+            p.words = scorer.word_coverage(text, context)
             p.figure = bool(info.numeric and find_figure(text, info))
             if p.figure:
                 p.subject = subject_coverage(info, scorer, text, context, title)
@@ -655,6 +716,7 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
             p = _item_point(chosen, best_s, "topic", info, scorer)
             best_unit = max(scored, key=lambda x: x[0])[1]
             p.focus = max(scorer.focus_coverage(u.text, context, title) for u in chosen)
+            p.words = max(scorer.word_coverage(u.text, context) for u in chosen)
             fig_units = [u for u in chosen if find_figure(u.text, info)] if info.numeric else []
             p.figure = bool(fig_units)
             if fig_units:
@@ -687,6 +749,7 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
     blocks.sort(key=lambda b: -max((p.score for p in b.points), default=0))
     comp = Composition("topic", blocks, best_score=best_all)
     comp.focus_coverage = max((p.focus for p in points), default=0.0)
+    comp.word_coverage = max((p.words for p in points), default=0.0)
     figs = [p for p in points if p.figure]
     comp.has_figure = bool(figs)
     comp.figure_coverage = max((p.subject for p in figs), default=0.0)

@@ -42,7 +42,7 @@ class Resolved:
 
 
 def _content_terms(text: str) -> list[str]:
-    rest = re.findall(r"[a-z]+", _without_entities(text))
+    rest = re.findall(r"[a-z]+", _without_entities(text, questions=False))
     return [t for t in rest if t not in STOP and t not in _MARKERS and len(t) > 1]
 
 

@@ -167,8 +167,11 @@ def table_row_quote(chunk: Chunk) -> str:
     return normalize_text(" | ".join(cells)) if cells else chunk.text
 
 
-@lru_cache(maxsize=4096)
-def _units_cached(chunk: Chunk) -> tuple[Unit, ...]:
+_UNIT_CACHE: dict[tuple[str, str], tuple[Unit, ...]] = {}
+_UNIT_CACHE_MAX = 20000
+
+
+def _units(chunk: Chunk) -> tuple[Unit, ...]:
     if chunk.kind == "table_row" and chunk.table:
         return (Unit(chunk, table_row_quote(chunk), 0, 0, "table_row"),)
     units: list[Unit] = []
@@ -190,11 +193,15 @@ def _units_cached(chunk: Chunk) -> tuple[Unit, ...]:
 
 
 def split_units(chunk: Chunk) -> list[Unit]:
-    """The chunk's quotable units in document order."""
-    try:
-        return list(_units_cached(chunk))
-    except TypeError:  # unhashable chunk (dict fields): no caching
-        return list(_units_cached.__wrapped__(chunk))
+    """The chunk's quotable units in document order (cached by chunk id and text)."""
+    key = (chunk.chunk_id, chunk.text)
+    units = _UNIT_CACHE.get(key)
+    if units is None:
+        units = _units(chunk)
+        if len(_UNIT_CACHE) >= _UNIT_CACHE_MAX:
+            _UNIT_CACHE.clear()
+        _UNIT_CACHE[key] = units
+    return list(units)
 
 
 def item_text(units: list[Unit]) -> str:
@@ -348,7 +355,7 @@ def _contractions() -> tuple[re.Pattern[str], dict[str, str]]:
 def score_tokens(text: str) -> list[str]:
     """Folded tokens with domain terms contracted: the vocabulary of relevance scoring."""
     folded = fold(text.replace("&", ""))
-    folded = re.sub(r"(\d)\s*%", r"\1 tyle", folded)  # "75%" answers "tỷ lệ / phần trăm"
+    folded = re.sub(r"(\d)\s*%", r"\1 tyle ", folded)  # "75%" answers "tỷ lệ / phần trăm"
     folded = " ".join(_WORD_RE.findall(folded))
     pat, table = _contractions()
     # "liên minh hợp tác xã" -> "lien minh htx" -> "lmhtx": a second pass on what the first made.
@@ -371,7 +378,7 @@ def fuzzy_known(term: str, known) -> str | None:
     for i in range(len(term) + 1):
         for ch in letters:
             cands.append(term[:i] + ch + term[i:])
-    if len(term) >= 3:
+    if len(term) >= 4:
         for i in range(len(term)):
             for ch in letters:
                 if ch != term[i]:

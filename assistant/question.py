@@ -80,14 +80,15 @@ _QUESTION_PHRASES = re.compile(
 )
 
 
-def _without_entities(text: str, agencies: bool = True) -> str:
+def _without_entities(text: str, agencies: bool = True, questions: bool = True) -> str:
+    """Folded ``text`` with province (and agency) names, and question phrases, blanked."""
     folded = fold(text)
     chars = list(folded)
     for a, b in _alias_spans(folded, agencies):
         for i in range(a, b):
             chars[i] = " "
     out = "".join(chars)
-    return _QUESTION_PHRASES.sub(lambda m: " " * len(m.group(0)), out)
+    return _QUESTION_PHRASES.sub(lambda m: " " * len(m.group(0)), out) if questions else out
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class QuestionInfo:
     subject: tuple[str, ...] = ()  # focus tokens of what a "how much" question asks about
     subject_seq: tuple[str, ...] = ()  # the same span's content tokens in order (for its head noun)
     numbers: tuple[str, ...] = field(default_factory=tuple)  # numbers the user wrote
+    focus_text: str = ""  # the question without question phrases (for word segmentation)
 
     @property
     def agency_listing(self) -> bool:
@@ -160,6 +162,7 @@ def analyse_question(text: str, provinces: tuple[str, ...] | None = None, agenci
         subject=subject,
         subject_seq=subject_seq,
         numbers=numbers,
+        focus_text=_strip_question_phrases(text),
     )
 
 
@@ -169,6 +172,21 @@ def _without_entities_keep_count(text: str) -> str:
     chars = list(folded)
     for a, b in _alias_spans(folded):
         for i in range(a, b):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def _strip_question_phrases(text: str) -> str:
+    """``text`` (accents kept) without its question phrases ("bao nhiêu", "như thế nào"...)."""
+    from ingest.normalize import nfc
+
+    text = nfc(text)
+    folded = fold(text)
+    if len(folded) != len(text):
+        return text
+    chars = list(text)
+    for m in _QUESTION_PHRASES.finditer(folded):
+        for i in range(m.start(), m.end()):
             chars[i] = " "
     return "".join(chars)
 

@@ -178,7 +178,8 @@ def passage_html(citation: dict[str, Any] | None, passage: str | None = None, do
         f'{_e(citation.get("doc_title") or citation.get("doc_id"))}</div>'
         '<dl class="htx-meta">'
         f'<dt>Tỉnh</dt><dd class="htx-meta-prov">{_e(citation.get("province") or "không rõ")}</dd>'
-        f'<dt>Văn bản</dt><dd class="htx-meta-doc">{_e(title)} <span class="htx-docid">({_e(citation.get("doc_id"))})</span></dd>'
+        f'<dt>Văn bản</dt><dd class="htx-meta-doc" title="{_e(title)}">{_e(title)} '
+        f'<span class="htx-docid">({_e(citation.get("doc_id"))})</span></dd>'
         f'<dt>Mục</dt><dd class="htx-meta-sec">{_e(citation.get("section") or "—")}</dd>'
         "</dl>"
         f'<div class="htx-passage-text" id="passage-text">{body}</div></div>'

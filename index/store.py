@@ -7,12 +7,14 @@ On disk (``index_dir``):
 - ``embedding_cache.sqlite``: vectors by content hash (owned by the embedder, see runtime).
 All JSON files are written to a temporary file and moved into place with ``os.replace``.
 
-Concurrency: writers (add/remove) take an ``RLock``; readers take no lock. They read the
-current :class:`~index.retriever.Snapshot` reference once and use that object to the end; a
-writer prepares everything (vectors in Chroma, files, a new snapshot) and then swaps the
-reference. Dense results whose ids are not in the reader's snapshot are ignored, so a reader
-never sees a half-built index. If anything fails before the swap, the previous snapshot,
-registry and files stay exactly as they were, and vectors written for new ids are deleted.
+Concurrency: writers (add/remove) take an ``RLock``; readers take no lock on the index. They
+read the current :class:`~index.retriever.Snapshot` reference once and use that object to the
+end; a writer prepares everything (vectors in Chroma, files, a new snapshot) and then swaps
+the reference. Dense results whose ids are not in the reader's snapshot are ignored, so a
+reader never sees a half-built index; vectors the old snapshot still needs are deleted only
+after the searches running on it have finished (a per-snapshot reader count). If anything
+fails before the swap, the previous snapshot, registry and files stay exactly as they were,
+and vectors written for new ids are deleted.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ingest.types import Chunk, Document, DocumentMeta
 log = logging.getLogger("htx.index.store")
 
 REGISTRY_VERSION = 1
+DRAIN_TIMEOUT_S = 30.0  # how long a writer waits for searches on the previous snapshot
 _SAFE_ID = re.compile(r"^[\w.\-]{1,120}$")
 
 
@@ -148,78 +151,111 @@ class IndexStore:
 
     def add_document(self, doc: Document) -> bool:
         """Index ``doc`` (replacing an earlier version). Returns False when nothing changed."""
-        meta = doc.meta
-        doc_id = meta.doc_id
-        new_chunks = list(doc.chunks)
-        ids = [c.chunk_id for c in new_chunks]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"document {doc_id}: duplicate chunk ids")
-        if any(c.doc_id != doc_id for c in new_chunks):
-            raise ValueError(f"document {doc_id}: chunk with another doc_id")
+        return self.add_documents([doc])[0]
+
+    def add_documents(self, docs: list[Document]) -> list[bool]:
+        """Index several documents in one step (one snapshot rebuild): all or nothing.
+
+        Returns, per document, whether it changed the index."""
+        docs = list(docs)
+        seen: set[str] = set()
+        for doc in docs:
+            doc_id = doc.meta.doc_id
+            ids = [c.chunk_id for c in doc.chunks]
+            if doc_id in seen:
+                raise ValueError(f"document {doc_id} given twice")
+            seen.add(doc_id)
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"document {doc_id}: duplicate chunk ids")
+            if any(c.doc_id != doc_id for c in doc.chunks):
+                raise ValueError(f"document {doc_id}: chunk with another doc_id")
         with self._lock:
             snap = self._snapshot
-            old_entry = self._registry["documents"].get(doc_id)
-            old_chunks = [c for c in snap.chunks if c.doc_id == doc_id]
-            if old_entry is not None and old_entry.get("chunk_ids") == ids and doc_id in snap.metas \
-                    and _meta_key(snap.metas[doc_id]) == _meta_key(meta) \
-                    and [c.to_dict() for c in old_chunks] == [c.to_dict() for c in new_chunks]:
-                log.info("document %s unchanged (%d chunks)", doc_id, len(ids))
-                return False
-            old_by_id = {c.chunk_id: c for c in old_chunks}
+            old_by_doc: dict[str, list[Chunk]] = {}
+            for c in snap.chunks:
+                old_by_doc.setdefault(c.doc_id, []).append(c)
+            changed = [not self._unchanged(doc, snap.metas.get(doc.meta.doc_id), old_by_doc.get(doc.meta.doc_id, []))
+                       for doc in docs]
+            todo = [d for d, ch in zip(docs, changed) if ch]
+            if not todo:
+                for d in docs:
+                    log.info("document %s unchanged (%d chunks)", d.meta.doc_id, len(d.chunks))
+                return changed
+            new_chunks = [c for d in todo for c in d.chunks]
+            old_by_id = {c.chunk_id: c for d in todo for c in old_by_doc.get(d.meta.doc_id, [])}
             # 1. vectors (cached by content): nothing is written yet, a failure here changes nothing
             vecs = self.embedder.embed_passages_np([c.context_text() for c in new_chunks])
             hashes = [_content_hash(c) for c in new_chunks]
             fresh = [i for i, c in enumerate(new_chunks) if c.chunk_id not in old_by_id]
             changed_kept = [i for i, c in enumerate(new_chunks)
                             if c.chunk_id in old_by_id and _content_hash(old_by_id[c.chunk_id]) != hashes[i]]
-            doc_file = self.docs_dir / _doc_filename(doc_id)
-            old_doc_bytes = doc_file.read_bytes() if doc_file.exists() else None
+            files = {d.meta.doc_id: self.docs_dir / _doc_filename(d.meta.doc_id) for d in todo}
+            old_bytes = {k: (f.read_bytes() if f.exists() else None) for k, f in files.items()}
             registry = json.loads(json.dumps(self._registry))
             try:
                 # 2. new ids into Chroma (invisible to readers: not live in their snapshot)
                 self._vectors.upsert([new_chunks[i] for i in fresh], vecs[fresh] if fresh else vecs[:0],
                                      [hashes[i] for i in fresh])
                 # 3. the new snapshot
-                chunks = self._replace_chunks(snap, doc_id, new_chunks)
-                metas = {**snap.metas, doc_id: meta}
+                chunks = self._replace_chunks(snap, {d.meta.doc_id: list(d.chunks) for d in todo})
+                metas = {**snap.metas, **{d.meta.doc_id: d.meta for d in todo}}
                 new_snap = Snapshot.build(chunks, metas, version=snap.version + 1)
-                # 4. files: document, then registry (the commit point on disk)
-                _atomic_write_json(doc_file, {"meta": meta.to_dict(), "chunks": [c.to_dict() for c in new_chunks]})
-                registry["documents"][doc_id] = {
-                    "meta": meta.to_dict(), "chunk_ids": ids, "file": doc_file.name,
-                    "chunk_count": len(ids),
-                }
+                # 4. files: documents, then registry (the commit point on disk)
+                for d in todo:
+                    doc_id = d.meta.doc_id
+                    _atomic_write_json(files[doc_id], {"meta": d.meta.to_dict(), "chunks": [c.to_dict() for c in d.chunks]})
+                    registry["documents"][doc_id] = {
+                        "meta": d.meta.to_dict(), "chunk_ids": [c.chunk_id for c in d.chunks],
+                        "file": files[doc_id].name, "chunk_count": len(d.chunks),
+                    }
                 registry["embedder"] = self.embedder.name
                 self._write_registry(registry)
             except BaseException:
-                self._rollback(doc_file, old_doc_bytes, [new_chunks[i].chunk_id for i in fresh])
+                self._rollback(files, old_bytes, [new_chunks[i].chunk_id for i in fresh])
                 raise
-            # 5. swap: from here on readers see the new document
+            # 5. swap: from here on readers see the new documents
             self._snapshot = new_snap
             self._registry = registry
-            # 6. housekeeping; stale ids are already invisible, so failures here only cost space
+            # 6. housekeeping; stale ids are already invisible, so failures here only cost space.
+            #    Searches still running on the old snapshot may ask Chroma for them: let them end.
+            self._drain(snap)
+            stale = set(old_by_id) - {c.chunk_id for c in new_chunks}
             try:
                 if changed_kept:
                     self._vectors.upsert([new_chunks[i] for i in changed_kept], vecs[changed_kept],
                                          [hashes[i] for i in changed_kept])
-                stale = set(old_by_id) - set(ids)
                 if stale:
                     self._vectors.delete(sorted(stale))
             except Exception as e:  # noqa: BLE001
-                log.warning("document %s indexed, but vector clean-up failed: %s", doc_id, e)
-            log.info("document %s indexed: %d chunks (%d new, %d removed)", doc_id, len(ids), len(fresh),
-                     len(set(old_by_id) - set(ids)))
-            return True
+                log.warning("documents indexed, but vector clean-up failed: %s", e)
+            log.info("indexed %d document(s): %d chunks (%d new, %d removed)", len(todo), len(new_chunks),
+                     len(fresh), len(stale))
+            return changed
 
-    def _rollback(self, doc_file: Path, old_doc_bytes: bytes | None, new_ids: list[str]) -> None:
+    @staticmethod
+    def _unchanged(doc: Document, old_meta: DocumentMeta | None, old_chunks: list[Chunk]) -> bool:
+        """Same chunk ids, same chunks, same metadata (the file's location aside)."""
+        return old_meta is not None and [c.chunk_id for c in old_chunks] == [c.chunk_id for c in doc.chunks] \
+            and _meta_key(old_meta) == _meta_key(doc.meta) \
+            and [c.to_dict() for c in old_chunks] == [c.to_dict() for c in doc.chunks]
+
+    @staticmethod
+    def _drain(old: Snapshot) -> None:
+        if not old.readers.wait_idle(DRAIN_TIMEOUT_S):
+            log.warning("%d search(es) still running on the previous index after %.0f s; deleting old vectors anyway",
+                        old.readers.active, DRAIN_TIMEOUT_S)
+
+    def _rollback(self, files: dict[str, Path], old_bytes: dict[str, bytes | None], new_ids: list[str]) -> None:
         try:
-            if old_doc_bytes is None:
-                if doc_file.exists():
-                    doc_file.unlink()
-            elif not doc_file.exists() or doc_file.read_bytes() != old_doc_bytes:
-                tmp = doc_file.with_suffix(".rollback.tmp")
-                tmp.write_bytes(old_doc_bytes)
-                os.replace(tmp, doc_file)
+            for doc_id, doc_file in files.items():
+                before = old_bytes.get(doc_id)
+                if before is None:
+                    if doc_file.exists():
+                        doc_file.unlink()
+                elif not doc_file.exists() or doc_file.read_bytes() != before:
+                    tmp = doc_file.with_suffix(".rollback.tmp")
+                    tmp.write_bytes(before)
+                    os.replace(tmp, doc_file)
             # the in-memory registry was not touched; put the old one back on disk
             self._write_registry(self._registry)
         except Exception as e:  # noqa: BLE001
@@ -231,18 +267,20 @@ class IndexStore:
             log.error("rollback of %d new vectors failed (they stay invisible): %s", len(new_ids), e)
 
     @staticmethod
-    def _replace_chunks(snap: Snapshot, doc_id: str, new_chunks: list[Chunk]) -> list[Chunk]:
+    def _replace_chunks(snap: Snapshot, replacements: dict[str, list[Chunk]]) -> list[Chunk]:
+        """The snapshot's chunks with whole documents replaced in place (new ones appended)."""
         out: list[Chunk] = []
-        placed = False
+        placed: set[str] = set()
         for c in snap.chunks:
-            if c.doc_id == doc_id:
-                if not placed:
-                    out.extend(new_chunks)
-                    placed = True
+            if c.doc_id in replacements:
+                if c.doc_id not in placed:
+                    out.extend(replacements[c.doc_id])
+                    placed.add(c.doc_id)
                 continue
             out.append(c)
-        if not placed:
-            out.extend(new_chunks)
+        for doc_id, chunks in replacements.items():
+            if doc_id not in placed:
+                out.extend(chunks)
         return out
 
     def remove_document(self, doc_id: str) -> bool:
@@ -260,6 +298,7 @@ class IndexStore:
             self._write_registry(registry)
             self._snapshot = new_snap
             self._registry = registry
+            self._drain(snap)
             try:
                 doc_file.unlink(missing_ok=True)
                 if ids:
@@ -296,12 +335,24 @@ class IndexStore:
     def analyze(self, question: str) -> QueryAnalysis:
         return self._snapshot.analyzer.analyze(question)
 
+    def _enter(self) -> Snapshot:
+        """Take the current snapshot and register as its reader (see ``_drain``)."""
+        while True:
+            snap = self._snapshot
+            snap.readers.enter()
+            if snap is self._snapshot:
+                return snap
+            snap.readers.exit()  # swapped meanwhile: take the new one
+
     def search(self, question: str, k: int = 5, filters: SearchFilters | None = None,
                analysis: QueryAnalysis | None = None) -> list[Hit]:
-        snap = self._snapshot
-        if analysis is None:
-            analysis = snap.analyzer.analyze(question)
-        return self._retriever.search(snap, analysis, k=k, filters=filters)
+        snap = self._enter()
+        try:
+            if analysis is None:
+                analysis = snap.analyzer.analyze(question)
+            return self._retriever.search(snap, analysis, k=k, filters=filters)
+        finally:
+            snap.readers.exit()
 
     # --- configuration (used by evaluation to compare fusions) ------------------------
 

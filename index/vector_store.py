@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -68,47 +67,6 @@ def build_where(provinces: Sequence[str] = (), doc_ids: Sequence[str] = (), agen
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-class ReadWriteLock:
-    """Many readers or one writer. The embedded Chroma answers a query that runs during an
-    upsert from a partly updated index (items missing while the HNSW index grows), so
-    queries and writes on the same collection must not overlap. Writes are short batches."""
-
-    def __init__(self):
-        self._cond = threading.Condition(threading.Lock())
-        self._readers = 0
-        self._writer = False
-        self._waiting_writers = 0
-
-    @contextmanager
-    def read(self):
-        with self._cond:
-            while self._writer or self._waiting_writers:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextmanager
-    def write(self):
-        with self._cond:
-            self._waiting_writers += 1
-            while self._writer or self._readers:
-                self._cond.wait()
-            self._waiting_writers -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
-
-
 @dataclass(frozen=True)
 class DenseHit:
     chunk_id: str
@@ -143,7 +101,8 @@ class VectorStore:
                 "hoặc quyền ghi thư mục chỉ mục.",
             ) from e
         self._ef = embedder.as_chroma_function()
-        self._rw = ReadWriteLock()
+        # Serialises collection drops/recreation against other calls (model change, reset).
+        self._lock = threading.RLock()
         self.rebuilt = False  # True when the collection was (re)created for a different embedder
         self.collection = self._open()
 
@@ -171,7 +130,7 @@ class VectorStore:
 
     def reset(self) -> None:
         """Drop every vector (used when rebuilding from the stored chunks)."""
-        with self._rw.write():
+        with self._lock:
             self.client.delete_collection(self.collection_name)
             self.collection = self._create()
 
@@ -195,20 +154,18 @@ class VectorStore:
             if hashes is not None:
                 for m, h in zip(metas, hashes[i:i + step]):
                     m["h"] = h
-            with self._rw.write():
-                self.collection.upsert(
-                    ids=[c.chunk_id for c in part],
-                    embeddings=np.asarray(vectors[i:i + step], dtype=np.float32),
-                    metadatas=metas,
-                    documents=[c.text for c in part],
-                )
+            self.collection.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=np.asarray(vectors[i:i + step], dtype=np.float32),
+                metadatas=metas,
+                documents=[c.text for c in part],
+            )
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         step = self._batch()
         for i in range(0, len(ids), step):
-            with self._rw.write():
-                self.collection.delete(ids=ids[i:i + step])
+            self.collection.delete(ids=ids[i:i + step])
 
     # --- reads -------------------------------------------------------------------------
 
@@ -232,13 +189,12 @@ class VectorStore:
     def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[DenseHit]:
         if n <= 0:
             return []
-        with self._rw.read():
-            res = self.collection.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                n_results=n,
-                where=where,
-                include=["distances"],
-            )
+        res = self.collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=n,
+            where=where,
+            include=["distances"],
+        )
         ids = res["ids"][0] if res.get("ids") else []
         dists = res["distances"][0] if res.get("distances") else []
         return [DenseHit(i, float(1.0 - d)) for i, d in zip(ids, dists)]

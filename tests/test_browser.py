@@ -104,8 +104,11 @@ def test_ask_cite_and_dislike(driver, server, artifacts_dir):
     assert panel.find_element("css selector", ".htx-meta-sec").text.strip()
     marked = panel.find_element("css selector", "mark").text.strip()
     assert len(marked) > 10
-    time.sleep(0.5)
+    driver.set_window_size(1440, 1150)
+    driver.execute_script("window.scrollTo(0, 0)")
+    time.sleep(1.0)
     driver.save_screenshot(str(artifacts_dir / "browser_answer.png"))
+    driver.set_window_size(1440, 1000)
     README_SHOT.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(artifacts_dir / "browser_answer.png", README_SHOT)
 

@@ -420,3 +420,30 @@ def test_store_survives_a_lost_registry_entry_file(tmp_path, cache_path, docs):
     assert [d.meta.doc_id for d in again.documents()] == [KH]
     assert vector_ids(again) == {c.chunk_id for c in docs[KH].chunks}  # orphan vectors cleaned
     shutil.rmtree(tmp_path / "idx")
+
+
+def test_bulk_add_is_all_or_nothing(tmp_path, cache_path, docs, corpus_dir):
+    store, emb = make_store(tmp_path / "idx", cache_path, {})
+    assert store.add_documents([docs[TN], docs[KH]]) == [True, True]
+    assert store.add_documents([docs[KH], docs[TN]]) == [False, False]
+    with pytest.raises(ValueError):
+        store.add_documents([docs[TN], docs[TN]])  # the same document twice
+    # a changed document and a new one, never embedded before (fresh text: cache misses)
+    stamp = uuid.uuid4().hex[:6]
+    tn_file = tmp_path / f"{TN}.txt"
+    tn_file.write_text((corpus_dir / f"{TN}.txt").read_text(encoding="utf-8").replace("HTX", f"HTX {stamp}"),
+                       encoding="utf-8")
+    new_file = tmp_path / "moi_2026.txt"
+    new_file.write_text(f"KẾ HOẠCH thí điểm {stamp}\n\nI. MỤC TIÊU\n\n1. Hỗ trợ hợp tác xã nuôi cá tầm ở "
+                        "Lâm Đồng, mỗi năm thành lập mới 3 HTX.\n\n2. Sở Tài chính bố trí kinh phí.\n",
+                        encoding="utf-8")
+    changed, new = ingest_file(tn_file), ingest_file(new_file)
+    before = (results(store), store.documents(), store.chunks(), vector_ids(store))
+    emb.inner.fail_after = emb.inner.passages_embedded + 5
+    with pytest.raises(RuntimeError, match="halfway"):
+        store.add_documents([new, changed])
+    emb.inner.fail_after = None
+    assert (results(store), store.documents(), store.chunks(), vector_ids(store)) == before
+    assert store.add_documents([new, changed, docs[KH]]) == [True, True, False]
+    assert {d.meta.doc_id for d in store.documents()} == {TN, KH, "moi_2026"}
+    assert vector_ids(store) == {c.chunk_id for c in store.chunks()}
