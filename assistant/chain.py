@@ -134,6 +134,10 @@ class AnswerService:
         t = time.perf_counter()
         run.snap = self.corpus.snapshot()
         question = run.resolved.question
+        if not run.question:
+            run.decision = refusal.Decision(True, "empty_question", refusal.EMPTY_MESSAGE)
+            run.lap("retrieve", t)
+            return run
         if not question:
             run.decision = refusal.Decision(True, "instructions_only", refusal.message_for("instructions_only"))
             run.lap("retrieve", t)
@@ -223,9 +227,9 @@ class AnswerService:
         if decision.refuse:
             related = related_citations(run.hits, RELATED_K)
             msg = decision.message or refusal.REFUSAL_MESSAGE
-            if decision.reason != "instructions_only" and related and refusal.RELATED_NOTE not in msg:
+            if decision.reason not in ("instructions_only", "empty_question") and related and refusal.RELATED_NOTE not in msg:
                 msg = f"{msg} {refusal.RELATED_NOTE}"
-            if decision.reason == "instructions_only":
+            if decision.reason in ("instructions_only", "empty_question"):
                 related = []
             metadata.update({"refusal_reason": decision.reason, **decision.details})
             run.answer = Answer(answer=msg, citations=[], refused=True, mode="extractive", related=related,

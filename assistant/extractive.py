@@ -67,6 +67,7 @@ class Point:
     figure: bool = False  # holds the quantity a numeric question asks for
     subject: float = 0.0  # share of what a "how much" question asks about, found with the figure
     words: float = 0.0  # share of the question's focus words found as whole words
+    actor: int = 0  # 1: a named agency acts here, -1: another specific agency does, 0: neither
 
 
 @dataclass
@@ -411,11 +412,15 @@ def _cut(units: list[Unit], scorer: Scorer | None) -> list[Unit]:
     return keep
 
 
-def _item_point(units: list[Unit], score: float, role: str, info: QuestionInfo, scorer: Scorer | None) -> Point:
+def _item_point(units: list[Unit], score: float, role: str, info: QuestionInfo, scorer: Scorer | None,
+                actors: list[str] | None = None) -> Point:
     units = _cut(units, scorer)
     quote = " ".join(u.text for u in units)
     text = strip_item_marker(quote)
     lead = _lead_value(quote, info) if (info.numeric or info.deadline or info.docnum) else None
+    if lead is None and info.lead and actors and not agencies_at_start(quote):
+        # "Cơ quan nào ...?": the answer is the agency whose section the sentence is in.
+        lead = ", ".join(actors)
     if lead:
         text = f"{lead}: «{text}»"
     u0 = units[0]
@@ -526,7 +531,7 @@ def _group(points: list[Point], snap: CorpusSnapshot, cap: int, display: str) ->
         blocks[key].points.append(p)
     out = []
     for b in blocks.values():
-        if display == "listing":
+        if display.startswith("listing"):
             ranked = sorted(b.points, key=lambda p: (_ROLE_RANK.get(p.role, 9), -round(p.focus, 2), p.order))
         else:
             ranked = sorted(b.points, key=lambda p: (-p.score, p.order))
@@ -534,6 +539,8 @@ def _group(points: list[Point], snap: CorpusSnapshot, cap: int, display: str) ->
         b.omitted = len(ranked) - len(kept)
         if display == "score":
             b.points = kept
+        elif display == "listing-focus":
+            b.points = sorted(kept, key=lambda p: (-round(p.focus, 2), p.order))
         elif display == "listing":
             b.points = sorted(kept, key=lambda p: (_ROLE_RANK.get(p.role, 9) > 2, p.order))
         else:
@@ -568,11 +575,18 @@ def compose_agency(info: QuestionInfo, snap: CorpusSnapshot, provinces: tuple[st
     points = agency_points(agency, chunks, info, snap, scorer)
     # Provinces where the agency only coordinates (partner rows) or only appears as the issuer
     # keep those; where it has real duties, partner rows make way for them.
-    blocks = _group(points, snap, MAX_POINTS_PER_BLOCK, "listing")
+    # With words beyond the agency ("... hỗ trợ HTX vay vốn qua những kênh nào?"), the closest
+    # duties come first; otherwise the document's order.
+    blocks = _group(points, snap, MAX_POINTS_PER_BLOCK, "listing-focus" if scorer.focus else "listing")
     order = {p: i for i, p in enumerate(snap.provinces)}
     blocks.sort(key=lambda b: (order.get(b.province, 99), b.doc_id))
     comp = Composition("agency", blocks, best_score=1.0 if points else 0.0, focus_coverage=1.0 if points else 0.0)
-    in_scope = [p for p in (provinces or tuple(snap.provinces))]
+    if provinces:
+        in_scope = list(provinces)
+    elif doc_ids:
+        in_scope = [p for p in snap.provinces if any(m.province == p for d, m in snap.docs.items() if d in doc_ids)]
+    else:
+        in_scope = list(snap.provinces)
     with_points = {b.province for b in blocks if b.points}
     silent = [p for p in in_scope if p not in with_points]
     if silent and with_points:
@@ -585,6 +599,14 @@ def compose_agency(info: QuestionInfo, snap: CorpusSnapshot, provinces: tuple[st
 
 
 _BACKGROUND = {"Các sở, ban, ngành", "Ủy ban nhân dân tỉnh", "Ủy ban nhân dân cấp huyện"}
+
+
+def _actor_match(info: QuestionInfo, actors: list[str]) -> int:
+    if not info.agencies or not actors:
+        return 0
+    if any(a in actors for a in info.agencies):
+        return 1
+    return -1 if any(a not in _BACKGROUND for a in actors) else 0
 
 
 def _agency_factor(info: QuestionInfo, actors: list[str], text: str) -> float:
@@ -696,6 +718,7 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
             p = _row_point(chunk, s, "topic", info)
             p.focus = scorer.focus_coverage(text, context, title)
             p.words = scorer.word_coverage(text, context)
+            p.actor = _actor_match(info, _table_agencies(chunk, "lead"))
             p.figure = bool(info.numeric and find_figure(text, info))
             if p.figure:
                 p.subject = subject_coverage(info, scorer, text, context, title)
@@ -713,10 +736,11 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
                 chosen = item.units
             else:
                 chosen = [u for s, u in scored if s >= max(RELATIVE_CUTOFF * best_s, ABSOLUTE_CUTOFF)] or [scored[0][1]]
-            p = _item_point(chosen, best_s, "topic", info, scorer)
+            p = _item_point(chosen, best_s, "topic", info, scorer, actors)
             best_unit = max(scored, key=lambda x: x[0])[1]
             p.focus = max(scorer.focus_coverage(u.text, context, title) for u in chosen)
             p.words = max(scorer.word_coverage(u.text, context) for u in chosen)
+            p.actor = _actor_match(info, actors)
             fig_units = [u for u in chosen if find_figure(u.text, info)] if info.numeric else []
             p.figure = bool(fig_units)
             if fig_units:
@@ -744,6 +768,9 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
         cutoff = max(RELATIVE_CUTOFF * best, ABSOLUTE_CUTOFF)
         chosen = sorted((p for p in group if p.score >= cutoff), key=lambda p: -p.score)[:limit]
         points.extend(chosen)
+    if info.agencies and not info.lead and any(p.actor == 1 for p in points):
+        # Asked about one agency: passages where another agency acts are not its answer.
+        points = [p for p in points if p.actor != -1]
     display = "score" if info.focused else "order"
     blocks = _group(points, snap, MAX_POINTS_PER_BLOCK, display)
     blocks.sort(key=lambda b: -max((p.score for p in b.points), default=0))

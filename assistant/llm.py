@@ -90,9 +90,8 @@ class LLMClient:
         answer = ChatPromptTemplate.from_messages(
             [SystemMessage(content=self.system_prompt), ("human", load_prompt(settings, "answer.txt"))]
         )
-        condense = ChatPromptTemplate.from_messages(
-            [SystemMessage(content=self.system_prompt), ("human", load_prompt(settings, "condense.txt"))]
-        )
+        # Condensing only rewrites a question: its own instructions, without the answering rules.
+        condense = ChatPromptTemplate.from_messages([("human", load_prompt(settings, "condense.txt"))])
         parser = StrOutputParser()
         self.answer_chain = answer | self.model | parser
         self.answer_stream_chain = answer | self.stream_model | parser

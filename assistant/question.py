@@ -137,6 +137,7 @@ def analyse_question(text: str, provinces: tuple[str, ...] | None = None, agenci
     raw_fold = fold(text)
     provinces = tuple(provinces) if provinces is not None else tuple(find_provinces(text))
     agencies = tuple(agencies) if agencies is not None else tuple(find_agencies(text))
+    agencies = tuple(a for a in agencies if not _recipient(a, folded))
     no_prov = _without_entities(text, agencies=False)
     terms = tuple(t for t in score_tokens(no_prov) if _content(t))
     no_ent = set(score_tokens(_without_entities(text)))
@@ -174,6 +175,18 @@ def _without_entities_keep_count(text: str) -> str:
         for i in range(a, b):
             chars[i] = " "
     return "".join(chars)
+
+
+def _recipient(agency: str, folded: str) -> bool:
+    """The agency is where something is sent ("báo cáo về Sở KH&ĐT"), not who acts."""
+    for canonical, aliases in AGENCIES.items():
+        if canonical != agency:
+            continue
+        for a in {fold(x) for x in (canonical, *aliases)}:
+            a = " ".join(re.findall(r"\w+", a))
+            if re.search(rf"\b(?:ve|gui|gui ve|gui cho|cho|den|toi|len) (?:cac )?{re.escape(a)}\b", folded):
+                return True
+    return False
 
 
 def _strip_question_phrases(text: str) -> str:

@@ -30,13 +30,14 @@ from assistant.question import GENERIC, STOP, QuestionInfo, _alias_spans
 REFUSAL_MESSAGE = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không thể trả lời chính xác."
 RELATED_NOTE = "Dưới đây là một số đoạn có thể liên quan để bạn tham khảo."
 ASK_SPECIFIC = "Bạn có thể hỏi về nhiệm vụ, chỉ tiêu, thời hạn hoặc cơ quan phụ trách được nêu trong các văn bản."
+EMPTY_MESSAGE = "Hãy đặt một câu hỏi về nội dung các văn bản, ví dụ: “Sở Công Thương phải làm gì?”"
 INSTRUCTIONS_MESSAGE = (
     "Tôi chỉ trả lời câu hỏi về nội dung các văn bản đã nạp, kèm trích dẫn; "
     "tôi không thực hiện yêu cầu thay đổi quy tắc, tiết lộ hướng dẫn hệ thống hay xuất toàn bộ dữ liệu."
 )
 
 # Texts users are shown anyway (not a leak of the system prompt when repeated).
-PUBLIC_TEXT = " ".join([REFUSAL_MESSAGE, RELATED_NOTE, ASK_SPECIFIC, INSTRUCTIONS_MESSAGE])
+PUBLIC_TEXT = " ".join([REFUSAL_MESSAGE, RELATED_NOTE, ASK_SPECIFIC, INSTRUCTIONS_MESSAGE, EMPTY_MESSAGE])
 
 # Whole-word coverage below this (the question's rare words, as words, in the best evidence):
 # answerable eval questions >= 0.377, off-topic probes ("đăng ký kết hôn", "bệnh viện nào tốt

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from ingest.normalize import canonical_tones, fold
 
 QUOTE_PREVIEW_CHARS = 180
+CHAT_SOURCES = 8  # sources listed under an answer in the chat; all of them are in the side panel
 
 
 def _e(text: Any) -> str:
@@ -59,8 +60,10 @@ def answer_markdown(answer: dict[str, Any]) -> str:
     if not sources:
         return text
     lines = [text, "", f"**{heading}:**"]
-    for c in sources:
+    for c in sources[:CHAT_SOURCES]:
         lines.append(f"- **[{c.get('n')}]** {short_source(c)}")
+    if len(sources) > CHAT_SOURCES:
+        lines.append(f"- … và {len(sources) - CHAT_SOURCES} nguồn khác (xem khung *Nguồn trích dẫn*)")
     return "\n".join(lines)
 
 

@@ -490,7 +490,7 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                             new_btn = gr.Button("Cuộc trò chuyện mới", elem_id="new-chat", size="sm")
                             export_btn = gr.DownloadButton("Tải hội thoại (.md)", elem_id="export-md", size="sm",
                                                            interactive=False)
-                        with gr.Accordion("Sao chép câu trả lời kèm nguồn (Markdown)", open=False, elem_id="copy-md"):
+                        with gr.Accordion("Sao chép kèm nguồn (Markdown)", open=False, elem_id="copy-md"):
                             answer_md = gr.Textbox(value="", elem_id="answer-md", buttons=["copy"], interactive=False,
                                                    label="Bấm nút sao chép ở góc phải để chép cả câu trả lời và nguồn",
                                                    show_label=True, lines=8, max_lines=16)

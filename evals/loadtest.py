@@ -387,11 +387,12 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             ("Lỗi của người hỏi trong lúc nạp (phải = 0)", f"{ing['reader_errors']}"),
         ]
     width = max(len(k) for k, _ in rows)
+    vwidth = max(len("Giá trị"), *(len(v) for _, v in rows))
     _say("")
-    _say(f"| {'Chỉ số'.ljust(width)} | Giá trị |")
-    _say(f"|{'-' * (width + 2)}|---------|")
+    _say(f"| {'Chỉ số'.ljust(width)} | {'Giá trị'.ljust(vwidth)} |")
+    _say(f"|{'-' * (width + 2)}|{'-' * (vwidth + 2)}|")
     for k, v in rows:
-        _say(f"| {k.ljust(width)} | {v} |")
+        _say(f"| {k.ljust(width)} | {v.ljust(vwidth)} |")
     for s in res.error_samples:
         _say(f"  lỗi: {s}")
     if json_out:

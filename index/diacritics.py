@@ -63,6 +63,7 @@ _CONFUSED_INITIALS = (("s", "x"), ("x", "s"), ("ch", "tr"), ("tr", "ch"), ("gi",
                       ("r", "d"), ("d", "r"), ("r", "gi"), ("gi", "r"), ("l", "n"), ("n", "l"))
 _CONFUSED_FINALS = (("ng", "n"), ("n", "ng"), ("c", "t"), ("t", "c"))
 CONFUSION_PENALTY = math.log(1e-3)  # only a strong bigram context overrides what was typed
+TYPO_PENALTY = 0.0  # an unknown syllable has no typed reading to defend: context decides
 
 
 LEXICON_UNIGRAM = 0.05  # each dictionary syllable gets this (tiny) unigram count
@@ -183,23 +184,26 @@ class DiacriticModel:
 
     def correct(self, folded: str, min_count: int = 3) -> str | None:
         """Most frequent known folded syllable one edit away, or None (conservative)."""
-        if len(folded) < 3 or folded.isdigit() or folded in self.forms:
-            return None
-        cache = self.__dict__.setdefault("_corrections", {})
-        if folded in cache:
-            return cache[folded]
-        if len(cache) > 50_000:
-            cache.clear()
-        cache[folded] = fixed = self._correct(folded, min_count)
-        return fixed
+        fixes = self.corrections(folded, min_count)
+        return fixes[0] if fixes else None
 
-    def _correct(self, folded: str, min_count: int) -> str | None:
-        best, best_c = None, min_count - 1
-        for cand in self._edits1(folded):
-            c = self.folded_counts.get(cand, 0)
-            if c > best_c:
-                best, best_c = cand, c
-        return best
+    def corrections(self, folded: str, min_count: int = 3, k: int = 4) -> list[str]:
+        """Up to ``k`` frequent known folded syllables one edit away from an unknown one,
+        most frequent first; the bigram context picks among them (``Kiên Giag`` -> ``Giang``
+        although ``giai`` is more frequent)."""
+        if len(folded) < 3 or folded.isdigit() or folded in self.forms:
+            return []
+        cache = self.__dict__.setdefault("_corrections", {})
+        key = (folded, min_count, k)
+        if key not in cache:
+            if len(cache) > 50_000:
+                cache.clear()
+            found = [(self.folded_counts.get(c, 0), c) for c in self._edits1(folded)]
+            cache[key] = [c for n, c in sorted(found, reverse=True) if n >= min_count][:k]
+        return cache[key]
+
+    def _fix_candidates(self, fixes: list[str]) -> list[tuple[str, float]]:
+        return [(w, TYPO_PENALTY) for f in fixes for w in self.forms[f][:3]]
 
     # --- decoding ----------------------------------------------------------------------
 
@@ -215,11 +219,27 @@ class DiacriticModel:
                 out.append(folded[: -len(a)] + b)
         return [c for c in out if c in self.forms and c != folded]
 
-    def _candidates(self, token: str) -> tuple[list[tuple[str, float]], str | None]:
-        """(accented candidate, log-penalty) for one typed token (lower case), and a typo fix."""
+    def _candidates(self, token: str, typos_only: bool = False) -> tuple[list[tuple[str, float]], str | None]:
+        """(accented candidate, log-penalty) for one typed token (lower case), and a typo fix.
+
+        ``typos_only``: the question was typed with diacritics; keep every known syllable as
+        typed and only repair unknown ones (``Giag`` -> ``Giang``, ``thág`` -> ``tháng``)."""
         if _accented(token):
-            return [(canonical_tones(token), 0.0)], None
+            token = canonical_tones(token)
+            if token in self.unigrams or not typos_only:
+                return [(token, 0.0)], None
+            fixes = self.corrections(_fold(token))
+            if not fixes:
+                return [(token, 0.0)], None
+            return self._fix_candidates(fixes), fixes[0]
         f = _fold(token)
+        if typos_only:
+            if f in self.forms or (f in _ABBR_FOLDED and len(f) >= 2) or len(f) < 3:
+                return [(token, 0.0)], None
+            fixes = self.corrections(f)
+            if not fixes:
+                return [(token, 0.0)], None
+            return self._fix_candidates(fixes), fixes[0]
         if f in _ABBR_FOLDED and len(f) >= 2 and f not in self.forms:
             return [(token, 0.0)], None
         if f in self.forms:
@@ -227,19 +247,19 @@ class DiacriticModel:
             for alt in self._confusable(f):
                 cands.extend((w, CONFUSION_PENALTY) for w in self.forms[alt][:3])
             return cands, None
-        fixed = self.correct(f)
-        if fixed is not None:
-            return [(w, 0.0) for w in self.forms[fixed][: self.max_forms]], fixed
+        fixes = self.corrections(f)
+        if fixes:
+            return self._fix_candidates(fixes), fixes[0]
         cands = [(token, 0.0)]
         for alt in self._confusable(f):
             cands.extend((w, CONFUSION_PENALTY) for w in self.forms[alt][:3])
         return cands, None
 
-    def decode(self, tokens: list[str]) -> tuple[list[str], list[str | None]]:
+    def decode(self, tokens: list[str], typos_only: bool = False) -> tuple[list[str], list[str | None]]:
         """Viterbi over lower-case tokens of one phrase; returns forms and typo fixes."""
         if not tokens:
             return [], []
-        cands, fixes = zip(*(self._candidates(t) for t in tokens))
+        cands, fixes = zip(*(self._candidates(t, typos_only) for t in tokens))
         # beams: candidate -> (score, back-pointer path)
         prev_layer: dict[str, tuple[float, list[str]]] = {_BOS: (0.0, [])}
         for options in cands:
@@ -254,12 +274,13 @@ class DiacriticModel:
                 layer[w] = (best[0], best[1] + [w])
             prev_layer = layer
         _, path = max(prev_layer.values(), key=lambda x: x[0])
-        fixes = [fix if fix is not None else (_fold(w) if _fold(w) != _fold(t) else None)
-                 for t, w, fix in zip(tokens, path, fixes)]
+        fixes = [_fold(w) if _fold(w) != _fold(t) else None for t, w in zip(tokens, path)]
         return path, fixes
 
-    def restore(self, text: str) -> RestoreResult:
-        """Restore diacritics on the unaccented syllables of ``text``, keeping case and punctuation."""
+    def restore(self, text: str, typos_only: bool = False) -> RestoreResult:
+        """Restore diacritics on the unaccented syllables of ``text``, keeping case and punctuation.
+
+        ``typos_only``: for a question typed with diacritics, only repair unknown syllables."""
         text = canonical_tones(nfc(text))
         out: list[str] = []
         corrected: list[tuple[str, str]] = []
@@ -275,7 +296,7 @@ class DiacriticModel:
         for phrase in spans:
             if not phrase:
                 continue
-            forms, fixes = self.decode([m.group(0).lower() for m in phrase])
+            forms, fixes = self.decode([m.group(0).lower() for m in phrase], typos_only)
             for m, form, fix in zip(phrase, forms, fixes):
                 typed = m.group(0)
                 out.append(text[last:m.start()])

@@ -15,7 +15,6 @@ import numpy as np
 from index.text import analyze
 
 log = logging.getLogger("htx.index.lexical")
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 K1 = 1.2
 B = 0.3  # low length normalisation: long chunks carry headings and lists (tuned on evals/)
@@ -25,6 +24,7 @@ class LexicalIndex:
     def __init__(self, texts: Sequence[str], k1: float = K1, b: float = B):
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
         self.size = len(texts)
         self._bm25 = None
         if self.size:

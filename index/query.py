@@ -26,8 +26,10 @@ class QueryAnalyzer:
         normalized = normalize_query_text(question)
         had = has_diacritics(normalized)
         restored = normalized
-        if self.model is not None and normalized and accented_ratio(normalized) < RESTORE_BELOW:
-            restored = self.model.restore(normalized).text
+        if self.model is not None and normalized:
+            # Typed without diacritics: restore them. Typed with them: only repair typos.
+            typos_only = accented_ratio(normalized) >= RESTORE_BELOW
+            restored = self.model.restore(normalized, typos_only=typos_only).text
         expanded = expand_abbreviations(restored)
         provinces = _merge(find_provinces(normalized), find_provinces(restored))
         agencies = _merge(find_agencies(normalized), find_agencies(restored), find_agencies(expanded))

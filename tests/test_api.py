@@ -431,3 +431,20 @@ def test_web_app_mounted_at_root(admin_settings, answerer):
         assert {"question", "ask-btn", "chat", "citations", "passage", "admin-key", "upload-file"} <= ids
         assert c.get("/healthz").status_code == 200  # API routes keep priority over the mount
         assert c.post("/v1/ask", json={"question": PROBE_QUESTION}).status_code == 200
+
+
+# --- rendering of citations -------------------------------------------------------------------------
+
+
+def test_quote_highlight_tolerates_spacing_punctuation_and_tone_marks():
+    from assistant.render import find_quote, highlight_html
+
+    passage = "b) Chủ trì, phối hợp với các sở,\nngành liên quan hỗ trợ HTX xúc tiến thương mại, quảng bá sản phẩm; Uỷ ban"
+    a, b = find_quote(passage, "hỗ trợ HTX xúc tiến thương mại quảng bá sản phẩm")
+    assert passage[a:b] == "hỗ trợ HTX xúc tiến thương mại, quảng bá sản phẩm"
+    a, b = find_quote(passage, "phối hợp với các sở, ngành")  # line break inside the quote
+    assert passage[a:b] == "phối hợp với các sở,\nngành"
+    assert find_quote(passage, "Ủy ban") is not None  # old and new tone placement
+    assert find_quote(passage, "Sở Tài chính lập dự toán kinh phí hằng năm") is None
+    html, found = highlight_html(passage + " <script>", "quảng bá sản phẩm")
+    assert found and "<mark" in html and "<script>" not in html
