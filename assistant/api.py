@@ -421,6 +421,30 @@ def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
+def install_docs(app: FastAPI) -> None:
+    """OpenAPI docs at /docs. Swagger UI comes from the swagger-ui-bundle package when it is
+    installed (works offline); otherwise FastAPI's default CDN links are used."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    kwargs: dict[str, str] = {}
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+        from starlette.staticfiles import StaticFiles
+
+        app.mount("/docs-static", StaticFiles(directory=str(swagger_ui_path)), name="docs-static")
+        kwargs = {
+            "swagger_js_url": "/docs-static/swagger-ui-bundle.js",
+            "swagger_css_url": "/docs-static/swagger-ui.css",
+            "swagger_favicon_url": "/docs-static/favicon-32x32.png",
+        }
+    except ImportError:
+        log.info("swagger-ui-bundle not installed: /docs loads Swagger UI from a CDN")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} — tài liệu", **kwargs)
+
+
 # --- the app ------------------------------------------------------------------------------------
 
 
@@ -444,11 +468,12 @@ def create_app(settings: Settings | None = None, answerer=None, *, web: bool = T
         ),
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served below from a local copy of Swagger UI (no CDN when offline)
         redoc_url=None,
     )
     app.state.runtime = rt
     install_error_handlers(app)
+    install_docs(app)
     app.add_middleware(JsonBodyLimit)
 
     def ask_args(req: AskRequest):

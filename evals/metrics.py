@@ -36,6 +36,8 @@ _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _DQUOTES = re.compile(r"[\u201c\u201d\u201e\u00ab\u00bb]")
 _SQUOTES = re.compile(r"[\u2018\u2019\u201a]")
 _WS = re.compile(r"\s+")
+_ROW_ORDER = ("stt", "task", "lead", "partners", "product", "time", "notes")
+_CELL_SEP = re.compile(r"\s*[|\t]\s*")
 
 
 def match_key(text: str) -> str:
@@ -45,6 +47,9 @@ def match_key(text: str) -> str:
     text = _DQUOTES.sub('"', text)
     text = _SQUOTES.sub("'", text)
     text = text.replace("*", "")
+    # Table cells: a quote copied across cells (tab-separated in the file) must match a
+    # rendered row ("cell | cell"), so cell separators count as plain spaces on both sides.
+    text = _CELL_SEP.sub(" ", text)
     return _WS.sub(" ", text).strip()
 
 
@@ -130,7 +135,12 @@ class Passage:
         """Build from an ``ingest.types.Chunk``; ``positions`` maps chunk_id -> index of the
         chunk in its document (defaults to ``chunk.order``)."""
         pos = positions.get(chunk.chunk_id, chunk.order) if positions else chunk.order
-        return cls.of(chunk.doc_id, int(pos), (chunk.text, chunk.display_text))
+        texts = [chunk.text, chunk.display_text]
+        table = getattr(chunk, "table", None)
+        if table:
+            # A quote copied across the cells of a table row reads the cells in file order.
+            texts.append(" ".join(table.get(k, "") for k in _ROW_ORDER if table.get(k)))
+        return cls.of(chunk.doc_id, int(pos), texts)
 
 
 def adjacent(a: Passage, b: Passage) -> bool:

@@ -145,10 +145,12 @@ class DiacriticModel:
         return model
 
     @staticmethod
-    def _count(text: str, uni: Counter, bi: Counter, weight: int) -> None:
-        text = canonical_tones(nfc(text)).lower()
+    def _count(text: str, uni: Counter, bi: Counter, weight: float) -> None:
+        from index.text import canonical_syllable
+
+        text = nfc(text).lower()
         for phrase in _BREAK_RE.split(text):
-            syl = _TOKEN_RE.findall(phrase)
+            syl = [canonical_syllable(t) for t in _TOKEN_RE.findall(phrase)]
             if not syl:
                 continue
             prev = _BOS

@@ -45,7 +45,7 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
         "agencies": "|".join(chunk.agencies),
         "kind": chunk.kind,
         "order": int(chunk.order),
-        "section": chunk.section[:500],
+        "section": chunk.section[:300],
     }
     for a in chunk.agencies:
         meta[agency_flag(a)] = True
@@ -158,7 +158,6 @@ class VectorStore:
                 ids=[c.chunk_id for c in part],
                 embeddings=np.asarray(vectors[i:i + step], dtype=np.float32),
                 metadatas=metas,
-                documents=[c.text for c in part],
             )
 
     def delete(self, ids: Iterable[str]) -> None:

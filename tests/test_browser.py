@@ -159,8 +159,11 @@ def test_projector_and_phone(driver, server, artifacts_dir):
     _css(driver, "#question textarea")[0].send_keys("Liên minh HTX tỉnh có nhiệm vụ gì?")
     _css(driver, "#ask-btn")[0].click()
     _wait(driver, lambda d: _css(d, "#citations .htx-cite"))
+    time.sleep(1.5)
     overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 2, f"page is {overflow}px wider than a phone screen"
+    driver.execute_script("document.querySelector('#chat').scrollIntoView()")
+    time.sleep(0.5)
     driver.save_screenshot(str(artifacts_dir / "browser_phone.png"))
     driver.set_window_size(1440, 1000)
 
@@ -193,3 +196,11 @@ def test_documents_tab_upload(driver, server, artifacts_dir, tmp_path):
     assert (server.data_dir / "corpus" / "ong_mat_trinh_duyet.txt").exists()
     assert "ong_mat_trinh_duyet" in {d["doc_id"] for d in httpx.get(server.url + "/v1/documents").json()["documents"]}
     driver.save_screenshot(str(artifacts_dir / "browser_documents.png"))
+
+
+def test_api_docs_render_offline(driver, server):
+    """/docs shows the endpoints with the Swagger UI shipped in the package (no CDN)."""
+    driver.get(server.url + "/docs")
+    _wait(driver, lambda d: len(_css(d, ".swagger-ui .opblock")) >= 6, timeout=60)
+    text = driver.find_element("tag name", "body").text
+    assert "/v1/ask" in text and "/v1/documents" in text
