@@ -258,8 +258,8 @@ class JsonBodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise ServiceError(413, "request_too_large", f"Dữ liệu gửi lên quá lớn (tối đa {self.limit // 1024} KB).")
+                if seen > self.limit:  # an HTTPException passes through FastAPI's body parsing as is
+                    raise StarletteHTTPException(413, "request body over the JSON limit")
             return message
 
         return await self.app(scope, limited_receive, send)

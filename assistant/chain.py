@@ -24,10 +24,11 @@ from ingest.normalize import fold
 
 from assistant import refusal
 from assistant.corpus import CorpusSnapshot, CorpusView
-from assistant.extractive import Composition, compose_agency, compose_topic, related_citations, render
+from assistant.extractive import (Composition, compose_agency, compose_topic, keep_provinces, related_citations,
+                                  render)
 from assistant.followup import Resolved, resolve
 from assistant.passages import split_units, syllables, table_row_quote
-from assistant.question import QuestionInfo, analyse_question
+from assistant.question import QuestionInfo, analyse_question, only_dates
 from assistant.safety import Sanitized, sanitize
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, Turn
@@ -62,6 +63,9 @@ class _Run:
     hits: list[Hit] = field(default_factory=list)
     scope: tuple[str, ...] = ()
     missing_provinces: list[str] = field(default_factory=list)
+    compare_over: list[str] = field(default_factory=list)  # provinces a comparison is answered for
+    search_question: str = ""  # the text searched (the question plus context provinces)
+    silent_provinces: list[str] = field(default_factory=list)  # compared provinces with no evidence
     per_province: bool = False
     decision: refusal.Decision | None = None
     comp: Composition | None = None
@@ -146,6 +150,7 @@ class AnswerService:
             question = f"{question} ({', '.join(run.sanitized.context_provinces)})"
         analysis = self.store.analyze(question)
         run.analysis = analysis
+        run.search_question = question
         text = analysis.restored or analysis.normalized or question
         base = analyse_question(text, provinces=tuple(analysis.provinces), agencies=_order_agencies(tuple(analysis.agencies)))
         intent_src = run.resolved.intent_text
@@ -159,7 +164,8 @@ class AnswerService:
                            docnum=intent.docnum, compare=intent.compare or base.compare, agencies=agencies,
                            subject=intent.subject, subject_seq=intent.subject_seq)
         if run.sanitized.injection and base.numbers:
-            base = replace(base, numeric=True)  # "X là 50, đúng không?": answer with the document's figure
+            # "X là 50, đúng không?": answer with the document's figure ("... năm 2025?": its date).
+            base = replace(base, deadline=True) if only_dates(base.text) else replace(base, numeric=True)
         run.info = base
         corpus_provinces = run.snap.provinces
         have, missing = refusal.split_provinces(base.provinces, corpus_provinces)
@@ -180,17 +186,47 @@ class AnswerService:
         run.hits = self.store.search(question, k=k, filters=filters, analysis=analysis)
         # A comparison gets the best passages of each province, not only of the best one.
         compare_over = list(have) if len(have) >= 2 else (corpus_provinces if base.compare and not have else [])
-        if compare_over and not run.decision.refuse and not base.agency_listing:
-            run.per_province = True
-            seen = {h.chunk.chunk_id for h in run.hits}
-            for p in compare_over:
-                pf = SearchFilters(provinces=(p,), doc_ids=caller.doc_ids, agencies=caller.agencies)
-                for h in self.store.search(question, k=PER_PROVINCE_K, filters=pf, analysis=analysis):
-                    if h.chunk.chunk_id not in seen:
-                        seen.add(h.chunk.chunk_id)
-                        run.hits.append(h)
+        if caller.provinces:
+            compare_over = [p for p in compare_over if p in caller.provinces]
+        run.compare_over = list(compare_over) if len(compare_over) >= 2 else []
+        if run.compare_over and not run.decision.refuse and not base.agency_listing:
+            self._search_per_province(run, question)
         run.lap("retrieve", t)
         return run
+
+    def _search_per_province(self, run: _Run, question: str) -> None:
+        """Add the best passages of each compared province (a search filtered to it)."""
+        caller = run.filters or SearchFilters()
+        run.per_province = True
+        seen = {h.chunk.chunk_id for h in run.hits}
+        for p in run.compare_over:
+            pf = SearchFilters(provinces=(p,), doc_ids=caller.doc_ids, agencies=caller.agencies)
+            for h in self.store.search(question, k=PER_PROVINCE_K, filters=pf, analysis=run.analysis):
+                if h.chunk.chunk_id not in seen:
+                    seen.add(h.chunk.chunk_id)
+                    run.hits.append(h)
+
+    def _compose_topic(self, run: _Run) -> refusal.Decision:
+        """Compose from the retrieved passages; a comparison keeps the provinces whose documents
+        answer and names the others, and is refused only when none answers."""
+        info, caller = run.info, run.filters or SearchFilters()
+        top = max((h.dense_score for h in run.hits), default=None)
+        decision = refusal.after_retrieval(top, self._threshold())
+        if decision.refuse:
+            return decision
+        run.comp = compose_topic(info, run.hits, run.snap, per_province=run.per_province,
+                                 scope=run.scope, doc_ids=tuple(caller.doc_ids))
+        if run.per_province and run.compare_over and not run.comp.empty:
+            answered, silent = refusal.split_compared(info, run.comp, run.compare_over)
+            if not answered:
+                return refusal.Decision(True, "weak_evidence", refusal.REFUSAL_MESSAGE,
+                                        {"provinces_without_evidence": silent})
+            run.comp = keep_provinces(run.comp, answered)
+            run.silent_provinces = silent
+            if silent:
+                where = f"tỉnh {silent[0]}" if len(silent) == 1 else f"các tỉnh {', '.join(silent)}"
+                run.comp.notes.append(f"Không tìm thấy nội dung này trong văn bản của {where}.")
+        return refusal.after_composition(info, run.comp)
 
     def _step_compose(self, run: _Run) -> _Run:
         t = time.perf_counter()
@@ -200,16 +236,18 @@ class AnswerService:
             caller = run.filters or SearchFilters()
             if info.agency_listing:
                 run.comp = compose_agency(info, snap, run.scope, tuple(caller.doc_ids))
-            else:
-                top = max((h.dense_score for h in run.hits), default=None)
-                decision = refusal.after_retrieval(top, self._threshold())
-                if not decision.refuse:
-                    run.comp = compose_topic(info, run.hits, snap, per_province=run.per_province,
-                                             scope=run.scope, doc_ids=tuple(caller.doc_ids))
-            if run.comp is not None:
                 decision = refusal.after_composition(info, run.comp)
+                if decision.refuse and run.compare_over and info.focus:
+                    # "Khánh Hòa và Lâm Đồng khác nhau thế nào về việc thành lập Quỹ ...?": the
+                    # agency is what is compared, not who acts; compare the topic per province.
+                    run.comp = None
+                    self._search_per_province(run, run.search_question)
+                    decision = self._compose_topic(run)
+            else:
+                decision = self._compose_topic(run)
             if decision.refuse and decision.reason == "no_duties":
-                decision.message = refusal.message_for("no_duties", agency=info.agencies[0])
+                listed = [a for a in info.listed_agencies if a in info.agencies] or list(info.agencies[:1])
+                decision.message = refusal.message_for("no_duties", agency=", ".join(listed))
         run.decision = decision
         metadata: dict[str, Any] = {
             "provinces": list(run.scope),
@@ -223,6 +261,10 @@ class AnswerService:
             metadata["ignored_instructions"] = list(run.sanitized.removed)
         if run.missing_provinces:
             metadata["provinces_not_in_corpus"] = run.missing_provinces
+        if run.per_province and run.compare_over:
+            metadata["compared_provinces"] = list(run.compare_over)
+            if run.silent_provinces:
+                metadata["provinces_without_evidence"] = list(run.silent_provinces)
         question = run.resolved.question if run.resolved and run.resolved.question else run.question
         if decision.refuse:
             related = related_citations(run.hits, RELATED_K)

@@ -77,6 +77,19 @@ class Block:
     doc_title: str
     points: list[Point] = field(default_factory=list)
     omitted: int = 0  # points left out to keep the answer short
+    agency: str | None = None  # the agency whose duties these are, when several were asked about
+
+
+@dataclass
+class Evidence:
+    """How well one province's selected passages answer (a comparison is judged per province)."""
+
+    points: int = 0
+    focus: float = 0.0
+    words: float = 0.0
+    figure: float = 0.0  # subject coverage of the best passage holding a quantity (0: none)
+    score: float = 0.0  # best passage score
+    named: bool = False  # a passage names an agency the question names
 
 
 @dataclass
@@ -89,6 +102,7 @@ class Composition:
     figure_coverage: float = 0.0  # the same for the best passage holding a quantity (numeric questions)
     word_coverage: float = 0.0  # share of the question's focus words (whole words) in the best evidence
     has_figure: bool = False
+    evidence: dict[str, Evidence] = field(default_factory=dict)  # per province, for comparisons
 
     @property
     def empty(self) -> bool:
@@ -189,9 +203,19 @@ def _closest(text: str, matches: list[re.Match], terms: dict[str, float]) -> re.
 _ANCHOR_WEIGHTS: dict[str, float] = {}
 
 
+# Period words ("hằng năm", "quý") are generic for scoring but say which of several dates in a
+# sentence a deadline question asks for ("6 tháng (trước ngày 25/6), hằng năm (trước ngày 20/12)").
+_PERIOD_TOKENS = ("hangnam", "quy")
+
+
 def _anchor_terms(info: QuestionInfo) -> dict[str, float]:
     terms = info.subject or info.focus or info.terms
-    return {t: _ANCHOR_WEIGHTS.get(t, 1.0) for t in terms}
+    out = {t: _ANCHOR_WEIGHTS.get(t, 1.0) for t in terms}
+    if info.deadline:
+        for t in _PERIOD_TOKENS:
+            if t in info.terms and t not in out:
+                out[t] = max(out.values(), default=1.0)
+    return out
 
 
 def find_figure(text: str, info: QuestionInfo) -> str | None:
@@ -215,7 +239,11 @@ def find_figure(text: str, info: QuestionInfo) -> str | None:
 
 
 def find_time(text: str, info: QuestionInfo) -> str | None:
-    best = _closest(text, list(_TIME_RE.finditer(text)), _anchor_terms(info))
+    anchors = _anchor_terms(info)
+    found = list(_TIME_RE.finditer(text))
+    # "hằng năm" when the question says "hằng năm": the user's own words, not the date asked for.
+    news = [m for m in found if not set(score_tokens(m.group(0))) <= set(anchors)]
+    best = _closest(text, news or found, anchors)
     return best.group(0).strip() if best else None
 
 
@@ -567,34 +595,108 @@ def _chunks_naming(agency: str, snap: CorpusSnapshot, provinces: tuple[str, ...]
     return out
 
 
-def compose_agency(info: QuestionInfo, snap: CorpusSnapshot, provinces: tuple[str, ...], doc_ids: tuple[str, ...]) -> Composition:
-    _remember_titles(snap)
-    agency = info.agencies[0]
+MAX_POINTS_PER_AGENCY = 4  # per province and agency when several agencies are asked about
+
+
+def _join_names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} và {names[-1]}"
+
+
+def _point_key(p: Point) -> tuple[str, str]:
+    return (p.chunk.chunk_id, p.quote)
+
+
+def _shared_points(agencies: list[str], info: QuestionInfo, snap: CorpusSnapshot, provinces: tuple[str, ...],
+                   doc_ids: tuple[str, ...]) -> dict[tuple[str, str], tuple[Point, tuple[str, ...]]]:
+    """Passages that give a duty to two or more of ``agencies``: key -> (point, their names)."""
+    scorer = Scorer(info, snap)
+    owners: dict[tuple[str, str], list[str]] = {}
+    first: dict[tuple[str, str], Point] = {}
+    for agency in agencies:
+        for p in agency_points(agency, _chunks_naming(agency, snap, provinces, doc_ids), info, snap, scorer):
+            if p.role == "partner":
+                continue  # coordinating on another agency's row is not a shared duty
+            key = _point_key(p)
+            owners.setdefault(key, []).append(agency)
+            first.setdefault(key, p)
+    return {k: (first[k], tuple(v)) for k, v in owners.items() if len(v) > 1}
+
+
+def _agency_blocks(agency: str, info: QuestionInfo, snap: CorpusSnapshot, provinces: tuple[str, ...],
+                   doc_ids: tuple[str, ...], cap: int, skip: set[tuple[str, str]] | None = None) -> tuple[list[Block], int]:
     chunks = _chunks_naming(agency, snap, provinces, doc_ids)
     scorer = Scorer(info, snap)
     points = agency_points(agency, chunks, info, snap, scorer)
+    if skip:
+        points = [p for p in points if _point_key(p) not in skip]
     # Provinces where the agency only coordinates (partner rows) or only appears as the issuer
     # keep those; where it has real duties, partner rows make way for them.
     # With words beyond the agency ("... hỗ trợ HTX vay vốn qua những kênh nào?"), the closest
     # duties come first; otherwise the document's order.
-    blocks = _group(points, snap, MAX_POINTS_PER_BLOCK, "listing-focus" if scorer.focus else "listing")
-    order = {p: i for i, p in enumerate(snap.provinces)}
-    blocks.sort(key=lambda b: (order.get(b.province, 99), b.doc_id))
-    comp = Composition("agency", blocks, best_score=1.0 if points else 0.0, focus_coverage=1.0 if points else 0.0)
+    blocks = _group(points, snap, cap, "listing-focus" if scorer.focus else "listing")
+    for b in blocks:
+        b.agency = agency
+    return blocks, len(points)
+
+
+def _silent_note(silent: list[str], agency: str) -> str:
+    if len(silent) == 1:
+        return f"Văn bản của tỉnh {silent[0]} không giao nhiệm vụ riêng cho {agency}."
+    return f"Văn bản của các tỉnh {', '.join(silent)} không giao nhiệm vụ riêng cho {agency}."
+
+
+def compose_agency(info: QuestionInfo, snap: CorpusSnapshot, provinces: tuple[str, ...], doc_ids: tuple[str, ...]) -> Composition:
+    """Every duty of the agency asked about, one block per province (per province and agency
+    when the question lists several agencies: "MTTQ, LĐLĐ và Hội Nông dân mỗi bên làm gì?")."""
+    _remember_titles(snap)
+    listed = [a for a in info.listed_agencies if a in info.agencies]
+    agencies = listed if len(listed) >= 2 else [info.agencies[0]]
+    multi = len(agencies) > 1
     if provinces:
         in_scope = list(provinces)
     elif doc_ids:
         in_scope = [p for p in snap.provinces if any(m.province == p for d, m in snap.docs.items() if d in doc_ids)]
     else:
         in_scope = list(snap.provinces)
-    with_points = {b.province for b in blocks if b.points}
-    silent = [p for p in in_scope if p not in with_points]
-    if silent and with_points:
-        comp.notes.append(
-            f"Văn bản của tỉnh {', '.join(silent)} không giao nhiệm vụ riêng cho {agency}."
-            if len(silent) == 1
-            else f"Văn bản của các tỉnh {', '.join(silent)} không giao nhiệm vụ riêng cho {agency}."
-        )
+    order = {p: i for i, p in enumerate(snap.provinces)}
+    blocks: list[Block] = []
+    notes: list[str] = []
+    none_at_all: list[str] = []
+    shared = _shared_points(agencies, info, snap, provinces, doc_ids) if multi else {}
+    total = len(shared)
+    for agency in agencies:
+        ablocks, n = _agency_blocks(agency, info, snap, provinces, doc_ids,
+                                    MAX_POINTS_PER_AGENCY if multi else MAX_POINTS_PER_BLOCK, set(shared))
+        total += n
+        for b in ablocks:
+            if b.points:
+                blocks.append(b)
+        with_points = {b.province for b in ablocks if b.points}
+        with_points |= {p.chunk.province for key, (p, names) in shared.items() if agency in names}
+        silent = [p for p in in_scope if p not in with_points]
+        if not with_points:
+            none_at_all.append(agency)
+        elif silent:
+            notes.append(_silent_note(silent, agency))
+    # A passage giving the same duty to several of them ("Đoàn Thanh niên, Hội Nông dân, Hội
+    # LHPN tỉnh phối hợp ...") is shown once, under all their names.
+    groups: dict[tuple[str | None, str, tuple[str, ...]], Block] = {}
+    for p, names in shared.values():
+        key = (p.chunk.province, p.chunk.doc_id, names)
+        if key not in groups:
+            groups[key] = Block(p.chunk.province, p.chunk.doc_id, snap.doc_title(p.chunk.doc_id, p.chunk.doc_title),
+                                agency=_join_names(list(names)))
+        groups[key].points.append(p)
+    for b in groups.values():
+        b.points.sort(key=lambda p: p.order)
+        b.omitted = max(0, len(b.points) - MAX_POINTS_PER_AGENCY)
+        b.points = b.points[:MAX_POINTS_PER_AGENCY]
+        blocks.append(b)
+    rank_of = {a: i for i, a in enumerate(agencies)}
+    blocks.sort(key=lambda b: (order.get(b.province, 99), b.doc_id, rank_of.get(b.agency, len(agencies))))
+    if none_at_all and total:
+        notes.append(f"Không văn bản nào trong phạm vi câu hỏi giao nhiệm vụ riêng cho {', '.join(none_at_all)}.")
+    comp = Composition("agency", blocks, notes, best_score=1.0 if total else 0.0, focus_coverage=1.0 if total else 0.0)
     return comp
 
 
@@ -763,18 +865,31 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
     best_all = max(p.score for p in cands)
     for _, group in groups.items():
         best = max(p.score for p in group)
-        if per_province and best < (0.3 if info.provinces else 0.5) * best_all:
-            continue  # this province has nothing close to the question
+        if per_province and not info.provinces and best < 0.5 * best_all:
+            continue  # "các tỉnh": this province has nothing close to the question
         cutoff = max(RELATIVE_CUTOFF * best, ABSOLUTE_CUTOFF)
         chosen = sorted((p for p in group if p.score >= cutoff), key=lambda p: -p.score)[:limit]
         points.extend(chosen)
     if info.agencies and not info.lead and any(p.actor == 1 for p in points):
         # Asked about one agency: passages where another agency acts are not its answer.
         points = [p for p in points if p.actor != -1]
+    evidence: dict[str, Evidence] = {}
+    if per_province:
+        for p in points:
+            if p.chunk.province:
+                ev = evidence.setdefault(p.chunk.province, Evidence())
+                ev.points += 1
+                ev.focus = max(ev.focus, p.focus)
+                ev.words = max(ev.words, p.words)
+                ev.score = max(ev.score, p.score)
+                if info.agencies and any(n in info.agencies for _, n in entity_offsets(p.quote)):
+                    ev.named = True
+                if p.figure:
+                    ev.figure = max(ev.figure, p.subject)
     display = "score" if info.focused else "order"
     blocks = _group(points, snap, MAX_POINTS_PER_BLOCK, display)
     blocks.sort(key=lambda b: -max((p.score for p in b.points), default=0))
-    comp = Composition("topic", blocks, best_score=best_all)
+    comp = Composition("topic", blocks, best_score=best_all, evidence=evidence)
     comp.focus_coverage = max((p.focus for p in points), default=0.0)
     comp.word_coverage = max((p.words for p in points), default=0.0)
     figs = [p for p in points if p.figure]
@@ -800,11 +915,13 @@ def render(comp: Composition, info: QuestionInfo, snap: CorpusSnapshot | None = 
     seen: dict[tuple[str, str], int] = {}
     multi = len(blocks) > 1 or comp.mode == "agency"
     agency = info.agencies[0] if info.agencies else None
+    agencies_shown = {b.agency for b in blocks if b.agency}
     for b in blocks:
         title = b.doc_title or b.doc_id
         has_prov = bool(b.province) and b.province in title
         if multi:
-            lines.append(f"{title}:" if has_prov else f"{b.province or 'Không rõ tỉnh'} — {title}:")
+            head = title if has_prov else f"{b.province or 'Không rõ tỉnh'} — {title}"
+            lines.append(f"{head} — {b.agency}:" if b.agency and len(agencies_shown) > 1 else f"{head}:")
         else:
             lines.append(f"Theo {title}{'' if has_prov or not b.province else f' (tỉnh {b.province})'}:")
         for p in b.points:
@@ -814,7 +931,8 @@ def render(comp: Composition, info: QuestionInfo, snap: CorpusSnapshot | None = 
                 citations.append(_citation(seen[key], p))
             lines.append(f"- {p.text} [{seen[key]}]")
         if b.omitted:
-            what = f" liên quan đến {agency}" if agency and comp.mode == "agency" else ""
+            who = b.agency or agency
+            what = f" liên quan đến {who}" if who and comp.mode == "agency" else ""
             lines.append(f"- (còn {b.omitted} nội dung khác{what} trong văn bản này)")
         if multi:
             lines.append("")
@@ -843,4 +961,17 @@ def related_citations(hits: list[Hit], limit: int = 3) -> list[Citation]:
         out.append(Citation(len(out) + 1, c.doc_id, c.doc_title, c.province, c.section, text, c.chunk_id, c.text))
         if len(out) >= limit:
             break
+    return out
+
+
+def keep_provinces(comp: Composition, provinces: list[str]) -> Composition:
+    """The composition restricted to the blocks of ``provinces`` (coverage recomputed)."""
+    blocks = [b for b in comp.blocks if b.province in provinces]
+    points = [p for b in blocks for p in b.points]
+    out = Composition(comp.mode, blocks, list(comp.notes), comp.best_score, evidence=comp.evidence)
+    out.focus_coverage = max((p.focus for p in points), default=0.0)
+    out.word_coverage = max((p.words for p in points), default=0.0)
+    figs = [p for p in points if p.figure]
+    out.has_figure = bool(figs)
+    out.figure_coverage = max((p.subject for p in figs), default=0.0)
     return out

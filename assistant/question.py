@@ -54,8 +54,21 @@ DOCNUM_PATTERNS = (
 )
 COMPARE_PATTERNS = (
     r"\bso sanh\b", r"\bkhac nhau\b", r"\bgiong nhau\b", r"\bcac tinh\b", r"\btinh nao\b", r"\bnhung tinh\b",
-    r"\bmoi tinh\b", r"\btung tinh\b", r"\bo dau\b",
+    r"\bmoi tinh\b", r"\btung tinh\b", r"\bo dau\b", r"\bkhac biet\b", r"\bdoi chieu\b", r"\bchenh lech\b",
 )
+# Comparison wording ("so sánh", "khác nhau ra sao", "giữa các tỉnh", "mỗi tỉnh"): it says the
+# answer must be given per province, not what the answer is about, so it is never a focus word.
+_COMPARE_PHRASES = re.compile(
+    r"\b(?:so sanh|doi chieu|khac nhau|giong nhau|khac biet|chenh lech|chenh nhau|"
+    r"(?:giua |o |cua |tai )?(?:cac|hai|ba|bon|nam|moi|tung|nhung) tinh(?: (?:voi|va) nhau)?)\b"
+    # "giữa Lâm Đồng và Đắk Nông" once the names are blanked: "giữa" followed by nothing but "và".
+    r"|\bgiua(?=(?:[\s,.?!;]|\bva\b)*(?:$|\b(?:ve|thi|co|dat|la|doi voi|trong)\b))"
+)
+# Several agencies listed together ("MTTQ, Liên đoàn Lao động và Hội Nông dân"): only
+# separators between their names. "X phối hợp với Y" names a partner, not a second subject.
+_AGENCY_SEPARATOR = re.compile(r"^(?:[\s,;/&+]|\bva\b|\bcung\b|\bhoac\b)*$")
+# "mỗi bên / từng cơ quan / lần lượt": each named agency is asked about.
+_EACH_AGENCY = re.compile(r"\b(?:moi|tung) (?:ben|co quan|don vi|to chuc|noi|nganh|so|hoi|dia phuong)\b|\blan luot\b|\brieng tung\b")
 
 
 def _any(patterns: tuple[str, ...], folded: str) -> bool:
@@ -88,7 +101,16 @@ def _without_entities(text: str, agencies: bool = True, questions: bool = True) 
         for i in range(a, b):
             chars[i] = " "
     out = "".join(chars)
-    return _QUESTION_PHRASES.sub(lambda m: " " * len(m.group(0)), out) if questions else out
+    return _blank_question_phrases(out) if questions else out
+
+
+def _blank(regex: re.Pattern[str], folded: str) -> str:
+    return regex.sub(lambda m: " " * len(m.group(0)), folded)
+
+
+def _blank_question_phrases(folded: str) -> str:
+    """Question and comparison phrases of entity-blanked folded text replaced by spaces."""
+    return _blank(_COMPARE_PHRASES, _blank(_QUESTION_PHRASES, folded))
 
 
 @dataclass(frozen=True)
@@ -109,6 +131,7 @@ class QuestionInfo:
     subject_seq: tuple[str, ...] = ()  # the same span's content tokens in order (for its head noun)
     numbers: tuple[str, ...] = field(default_factory=tuple)  # numbers the user wrote
     focus_text: str = ""  # the question without question phrases (for word segmentation)
+    listed_agencies: tuple[str, ...] = ()  # two or more agencies asked about together, in question order
 
     @property
     def agency_listing(self) -> bool:
@@ -152,8 +175,8 @@ def analyse_question(text: str, provinces: tuple[str, ...] | None = None, agenci
         provinces=provinces,
         agencies=agencies,
         duty=_any(DUTY_PATTERNS, folded),
-        numeric=_any(NUMERIC_PATTERNS, folded) or "%" in raw_fold or (yes_no and bool(numbers)),
-        deadline=_any(DEADLINE_PATTERNS, folded),
+        numeric=_any(NUMERIC_PATTERNS, folded) or "%" in raw_fold or (yes_no and bool(numbers) and not only_dates(text)),
+        deadline=_any(DEADLINE_PATTERNS, folded) or (yes_no and only_dates(text)),
         lead=_any(LEAD_PATTERNS, folded),
         compare=_any(COMPARE_PATTERNS, folded),
         docnum=_any(DOCNUM_PATTERNS, folded),
@@ -164,7 +187,62 @@ def analyse_question(text: str, provinces: tuple[str, ...] | None = None, agenci
         subject_seq=subject_seq,
         numbers=numbers,
         focus_text=_strip_question_phrases(text),
+        listed_agencies=listed_agencies(raw_fold, agencies),
     )
+
+
+def _agency_mentions(folded: str, agencies: tuple[str, ...]) -> list[tuple[int, int, str]]:
+    """(start, end, canonical name) of each named agency's first mention (longest alias wins)."""
+    found: list[tuple[int, int, str]] = []
+    for name in agencies:
+        spans = []
+        for a in {fold(x) for x in (name, *AGENCIES.get(name, ()))}:
+            spans += [m.span() for m in re.finditer(rf"(?<![\w&]){re.escape(a)}(?![\w&])", folded)]
+        if spans:
+            a, b = min(spans, key=lambda s: (s[0], -s[1]))
+            found.append((a, b, name))
+    found.sort()
+    out: list[tuple[int, int, str]] = []
+    for a, b, name in found:
+        if out and a < out[-1][1]:
+            continue  # inside a longer name ("Liên đoàn Lao động" is not "Sở Lao động")
+        out.append((a, b, name))
+    return out
+
+
+def listed_agencies(folded: str, agencies: tuple[str, ...]) -> tuple[str, ...]:
+    """The agencies a question asks about together: named one after another with only
+    separators between them ("MTTQ, Liên đoàn Lao động và Hội Nông dân"), or with "mỗi bên /
+    từng cơ quan". "X phối hợp với Y", "UBND tỉnh giao X" name one subject: ()."""
+    mentions = _agency_mentions(folded, agencies)
+    if len(mentions) < 2:
+        return ()
+    if _EACH_AGENCY.search(" ".join(re.findall(r"\w+", folded))):
+        return tuple(n for _, _, n in mentions)
+    run = [mentions[0]]
+    best: list[tuple[int, int, str]] = []
+    for m in mentions[1:]:
+        if _AGENCY_SEPARATOR.match(folded[run[-1][1]:m[0]]):
+            run.append(m)
+        else:
+            best = max(best, run, key=len)
+            run = [m]
+    best = max(best, run, key=len)
+    return tuple(n for _, _, n in best) if len(best) >= 2 else ()
+
+
+_DATE_RE = re.compile(
+    r"\b(?:ngay\s+)?\d{1,2}\s*(?:thang\s+|/)\d{1,2}(?:\s*(?:nam\s+|/)\d{4})?\b|\b(?:thang\s+\d{1,2}\s+)?(?:nam\s+)?(?:19|20)\d{2}\b"
+)
+
+
+def only_dates(text: str) -> bool:
+    """Every number the user wrote is part of a date or a year ("... năm 2025, đúng không?",
+    "trước ngày 31 tháng 12 phải không?"): the claim is about when, not how much."""
+    folded = fold(text)
+    if not re.search(r"\d", folded) or re.search(r"\d+/[a-z]", folded):
+        return False  # no number, or a document number ("52/QĐ-UBND")
+    return not re.search(r"\d", _DATE_RE.sub(" ", folded))
 
 
 def _without_entities_keep_count(text: str) -> str:
@@ -174,7 +252,7 @@ def _without_entities_keep_count(text: str) -> str:
     for a, b in _alias_spans(folded):
         for i in range(a, b):
             chars[i] = " "
-    return "".join(chars)
+    return _blank(_COMPARE_PHRASES, "".join(chars))
 
 
 def _recipient(agency: str, folded: str) -> bool:
@@ -198,9 +276,13 @@ def _strip_question_phrases(text: str) -> str:
     if len(folded) != len(text):
         return text
     chars = list(text)
-    for m in _QUESTION_PHRASES.finditer(folded):
-        for i in range(m.start(), m.end()):
-            chars[i] = " "
+    blanked = list(folded)
+    for a, b in _alias_spans(folded):
+        blanked[a:b] = " " * (b - a)
+    masked = _blank_question_phrases("".join(blanked))
+    for i, ch in enumerate(masked):
+        if ch == " " and blanked[i] != " ":
+            chars[i] = " "  # a question or comparison phrase (names themselves are kept)
     return "".join(chars)
 
 

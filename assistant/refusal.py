@@ -5,6 +5,8 @@ Signals, checked in this order (each one is a reason recorded in Answer.metadata
 - ``instructions_only``: the question was nothing but instructions to the assistant;
 - ``province_not_in_corpus``: it names only provinces no indexed document belongs to;
 - ``year_not_in_corpus``: it asks about a year no document mentions ("đến năm 2030");
+- ``contact_not_in_corpus``: it asks for contact details (phone number, email, address,
+  hotline, website address) and no document in scope gives any of that kind;
 - ``unknown_terms``: a word pair of the question that no document uses ("lãi suất",
   "giấy tờ", "số điện thoại"), i.e. the topic itself is absent;
 - ``no_hits`` / ``low_score``: retrieval found nothing, or the cosine similarity of its best
@@ -14,6 +16,10 @@ Signals, checked in this order (each one is a reason recorded in Answer.metadata
   (by rarity, ``MIN_FOCUS_COVERAGE``) or of its whole words (``MIN_WORD_COVERAGE``);
 - ``no_figure``: a "how much / what rate" question whose evidence holds no quantity;
 - ``no_duties``: an agency question where no document in scope assigns the agency anything.
+
+Comparisons across provinces are judged province by province (``split_compared``): a province
+whose evidence fails the checks above is named as silent, and the question is refused only
+when no province has evidence.
 """
 
 from __future__ import annotations
@@ -195,12 +201,59 @@ def asked_unknown(question: str, snap: CorpusSnapshot) -> list[str]:
 # --- decisions --------------------------------------------------------------------------------
 
 
+# --- contact details --------------------------------------------------------------------------
+
+# What a user asking for contact details writes (folded, words joined by single spaces; typed
+# without diacritics and abbreviated too: "sdt", "so dt", "mail").
+_CONTACT_ASKED = {
+    "phone": re.compile(r"\b(?:so dien thoai|dien thoai|sdt|so dt|dt lien he|hotline|hot line|duong day nong|"
+                        r"so fax|fax|zalo|tong dai)\b"),
+    "email": re.compile(r"\b(?:email|e mail|mail|gmail|thu dien tu|hop thu)\b"),
+    "address": re.compile(r"\bdia chi\b(?! (?:tin cay|do|nay)\b)(?! (?:website|web|trang|email|e mail|mail|thu)\b)|"
+                          r"\btru so\b.*\b(?:o dau|nam o|tai dau|duong nao|so nha)\b|\bso nha\b"),
+    "website": re.compile(r"\b(?:dia chi|link|duong link|duong dan|url)\b(?: cua)? (?:website|web|trang web|trang thong tin|"
+                          r"cong thong tin|fanpage|facebook)\b|\b(?:website|trang web|web|fanpage|facebook)\b.{0,60}\b(?:la gi|o dau)\b|"
+                          r"\b(?:cho (?:toi |em |minh |tui )?xin|xin|cho biet)\b.{0,40}\b(?:website|trang web|web|link|fanpage)\b|"
+                          r"\b(?:link|url)\b"),
+}
+# The details themselves, as a document would give them.
+_CONTACT_GIVEN = {
+    "phone": re.compile(r"(?:\+84|\b0)\d{2,3}[\s.\-]?\d{3}[\s.\-]?\d{3,4}\b|"
+                        r"\b(?:điện thoại|đt|tel|fax|hotline)\s*[:.]?\s*\(?\+?\d[\d\s.()\-]{6,}", re.IGNORECASE),
+    "email": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    "address": re.compile(r"\bđịa chỉ\s*:|\bsố\s+\d+[a-z]?(?:/\d+)*,?\s+(?:đường|phố)\b", re.IGNORECASE),
+    "website": re.compile(r"https?://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:gov\.vn|com\.vn|org\.vn|vn|com|org|net)\b",
+                          re.IGNORECASE),
+}
+_CONTACT_WORDS = {"phone": "số điện thoại", "email": "địa chỉ email", "address": "địa chỉ", "website": "địa chỉ website"}
+
+
+def contact_kinds(question: str) -> list[str]:
+    """The kinds of contact details a question asks for (phone, email, address, website)."""
+    folded = " ".join(re.findall(r"\w+", fold(question)))
+    return [kind for kind, rx in _CONTACT_ASKED.items() if rx.search(folded)]
+
+
+def contact_given(kinds: list[str], snap: CorpusSnapshot, provinces: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The asked kinds some chunk in scope actually gives (a number, an address...)."""
+    found = []
+    for kind in kinds:
+        rx = _CONTACT_GIVEN[kind]
+        if any(rx.search(c.text) for c in snap.chunks if not provinces or c.province in provinces):
+            found.append(kind)
+    return found
+
+
 def before_retrieval(info: QuestionInfo, question: str, snap: CorpusSnapshot) -> Decision:
     corpus = snap.provinces
     have, missing = split_provinces(info.provinces, corpus)
     if missing and not have:
         return Decision(True, "province_not_in_corpus", message_for("province_not_in_corpus", missing, corpus),
                         {"missing_provinces": missing})
+    kinds = contact_kinds(question)
+    if kinds and not contact_given(kinds, snap, have):
+        # The documents are plans and directives: they name agencies, never how to reach them.
+        return Decision(True, "contact_not_in_corpus", REFUSAL_MESSAGE, {"contact": kinds})
     years = unknown_years(question, snap)
     if years:
         return Decision(True, "year_not_in_corpus", REFUSAL_MESSAGE, {"years": years})
@@ -243,3 +296,56 @@ def after_composition(info: QuestionInfo, comp, min_focus: float = MIN_FOCUS_COV
         if comp.figure_coverage < min_figure:
             return Decision(True, "no_figure", REFUSAL_MESSAGE, {"figure_coverage": round(comp.figure_coverage, 3)})
     return ok()
+
+
+# --- comparisons ------------------------------------------------------------------------------
+
+
+# A compared province answers when its best passage scores at least this share of the best
+# province's (the share assistant.extractive uses to keep a passage next to the best one).
+COMPARE_RELATIVE = 0.6
+
+
+def _asks_figure(info: QuestionInfo) -> bool:
+    folded = " ".join(re.findall(r"\w+|%", fold(info.text)))
+    return bool(info.numeric and not info.docnum and _STRONG_NUMERIC.search(folded))
+
+
+def province_evidence(info: QuestionInfo, stats, min_focus: float = MIN_FOCUS_COVERAGE,
+                      min_figure: float = MIN_FIGURE_COVERAGE, min_words: float = MIN_WORD_COVERAGE) -> bool:
+    """One province's evidence (``extractive.Evidence``) passes the checks a whole answer must pass."""
+    if stats is None or stats.points == 0:
+        return False
+    if stats.focus < min_focus or stats.words < min_words:
+        return False
+    return stats.figure >= min_figure if _asks_figure(info) else True
+
+
+def split_compared(info: QuestionInfo, comp, provinces: list[str] | tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(provinces whose documents answer, provinces whose documents say nothing on it).
+
+    A province answers when its own evidence passes the checks of a whole answer, or when its
+    best passage is about as close to the question as the best province's (``COMPARE_RELATIVE``).
+    When a figure is expected (a "how much" question, or a target question that other provinces
+    answer with a figure), a province without one answers only if its passage is that close
+    (never for "how much" or a "chỉ tiêu" that others quantify)."""
+    stats = {p: comp.evidence.get(p) for p in provinces}
+    best = max((s.score for s in stats.values() if s is not None), default=0.0)
+    strong = _asks_figure(info)
+    # "Chỉ tiêu" is a quantified target: once some province gives the figure, a province
+    # without one does not state that target, however close its wording.
+    quota = bool(re.search(r"\bchi tieu\b", " ".join(re.findall(r"\w+", fold(info.text)))))
+    figure_expected = strong or (info.numeric and not info.docnum and any(
+        s is not None and s.figure >= MIN_FIGURE_COVERAGE for s in stats.values()))
+    answered, silent = [], []
+    for p in provinces:
+        s = stats[p]
+        if s is None or s.points == 0:
+            silent.append(p)
+            continue
+        close = s.score >= COMPARE_RELATIVE * best
+        ok = province_evidence(info, s) or close
+        if ok and figure_expected and s.figure < MIN_FIGURE_COVERAGE:
+            ok = close and not strong and not quota
+        (answered if ok else silent).append(p)
+    return answered, silent

@@ -48,8 +48,10 @@ class Settings:
     threads: int = 1  # HTX_THREADS: OpenMP threads for the embedding engine (see FINDINGS.md)
 
     # --- retrieval ------------------------------------------------------------------
+    # Measured with `htx eval retrieval` (153 questions): weighted w=0.6 hit@5 0.987, MRR 0.949;
+    # rrf w=0.6 hit@5 0.980, MRR 0.922 (weighted w=0.5/0.7: MRR 0.94/0.947).
     fusion: str = "weighted"  # HTX_FUSION: weighted | rrf
-    lexical_weight: float = 0.6  # HTX_LEXICAL_WEIGHT (weighted fusion)
+    lexical_weight: float = 0.6  # HTX_LEXICAL_WEIGHT (weighted fusion; also the lexical share in rrf)
     top_k: int = 5  # HTX_TOP_K
     candidates: int = 30  # HTX_CANDIDATES: per retriever before fusion
 

@@ -255,7 +255,7 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
             gr.update(choices=provinces),
             gr.update(choices=doc_choices),
             gr.update(value=rows),
-            gr.update(choices=[(c[0], c[1]) for c in doc_choices], value=None),
+            gr.update(choices=[(f"{c[1]} — {c[0]}", c[1]) for c in doc_choices], value=None),
             f"Đang có **{len(rows)}** văn bản, **{sum(r[6] for r in rows)}** đoạn trong chỉ mục.",
         )
 

@@ -105,6 +105,7 @@ class DiacriticModel:
     total: int = 0
     max_forms: int = 8
     smoothing: float = 2.0  # Dirichlet prior strength on the unigram model
+    _corrections: dict = field(default_factory=dict, repr=False, compare=False)  # memo of corrections()
 
     # --- training ----------------------------------------------------------------------
 
@@ -195,14 +196,16 @@ class DiacriticModel:
         although ``giai`` is more frequent)."""
         if len(folded) < 3 or folded.isdigit() or folded in self.forms:
             return []
-        cache = self.__dict__.setdefault("_corrections", {})
+        cache = self._corrections
         key = (folded, min_count, k)
-        if key not in cache:
+        found = cache.get(key)
+        if found is None:
+            scored = [(self.folded_counts.get(c, 0), c) for c in self._edits1(folded)]
+            found = [c for n, c in sorted(scored, reverse=True) if n >= min_count][:k]
             if len(cache) > 50_000:
                 cache.clear()
-            found = [(self.folded_counts.get(c, 0), c) for c in self._edits1(folded)]
-            cache[key] = [c for n, c in sorted(found, reverse=True) if n >= min_count][:k]
-        return cache[key]
+            cache[key] = found
+        return found
 
     def _fix_candidates(self, fixes: list[str]) -> list[tuple[str, float]]:
         return [(w, TYPO_PENALTY) for f in fixes for w in self.forms[f][:3]]

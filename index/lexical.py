@@ -28,9 +28,14 @@ class LexicalIndex:
         self.size = len(texts)
         self._bm25 = None
         if self.size:
-            corpus_tokens = [analyze(t) or [""] for t in texts]
+            # Token ids are built document by document, so the token strings of the whole corpus
+            # never sit in memory at once (20k chunks: ~600 MB of strings otherwise).
+            vocab: dict[str, int] = {"": 0}
+            ids_per_doc: list[list[int]] = []
+            for t in texts:
+                ids_per_doc.append([vocab.setdefault(tok, len(vocab)) for tok in analyze(t)] or [0])
             bm = bm25s.BM25(k1=k1, b=b, method="lucene")
-            bm.index(corpus_tokens, show_progress=False)
+            bm.index((ids_per_doc, vocab), show_progress=False)
             self._bm25 = bm
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:

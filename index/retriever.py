@@ -14,6 +14,7 @@ question names one.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,13 +27,13 @@ from index.embeddings import Embedder
 from index.fusion import fuse
 from index.lexical import LexicalIndex
 from index.query import QueryAnalyzer
-from index.text import analyze_query, content_terms, expand_abbreviations, syllables
-from ingest.normalize import fold
+from index.text import analyze_query, content_terms, expand_abbreviations, fast_fold
 from index.types import Hit, QueryAnalysis, SearchFilters
 from index.vector_store import VectorStore, build_where
 from ingest.types import Chunk, DocumentMeta
 
 log = logging.getLogger("htx.index.retriever")
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 PROVINCE_BOOST = 0.15  # chunk of a province named in the question
 OTHER_PROVINCE_FACTOR = 0.75  # chunk of another province when the question names one
@@ -80,6 +81,7 @@ class Snapshot:
     analyzer: QueryAnalyzer
     province_of: np.ndarray = field(repr=False)  # object array: chunk province or ""
     doc_of: np.ndarray = field(repr=False)
+    provinces: frozenset = frozenset()  # provinces that have chunks
     version: int = 0
     readers: ReaderCount = field(default_factory=ReaderCount, repr=False, compare=False)
 
@@ -97,12 +99,9 @@ class Snapshot:
             analyzer=QueryAnalyzer(model),
             province_of=np.array([c.province or "" for c in chunks], dtype=object),
             doc_of=np.array([c.doc_id for c in chunks], dtype=object),
+            provinces=frozenset(c.province for c in chunks if c.province),
             version=version,
         )
-
-    @property
-    def live_ids(self) -> dict[str, int]:
-        return self.position
 
     def allowed_mask(self, filters: SearchFilters | None) -> np.ndarray | None:
         if filters is None or filters.is_empty():
@@ -144,11 +143,15 @@ class HybridRetriever:
         top = np.argpartition(-scores, n - 1)[:n] if n < scores.size else np.arange(scores.size)
         return {snap.chunks[i].chunk_id: float(scores[i]) for i in top if scores[i] > 0}
 
+    def query_vector(self, analysis: QueryAnalysis) -> np.ndarray:
+        return self.embedder.embed_query_np(analysis.restored or analysis.normalized)
+
     def dense(self, snap: Snapshot, analysis: QueryAnalysis, filters: SearchFilters | None, n: int,
-              mask: np.ndarray | None = None) -> dict[str, float]:
+              mask: np.ndarray | None = None, vec: np.ndarray | None = None) -> dict[str, float]:
         if not snap.chunks:
             return {}
-        vec = self.embedder.embed_query_np(analysis.restored or analysis.normalized)
+        if vec is None:
+            vec = self.query_vector(analysis)
         where = None
         if filters is not None and not filters.is_empty():
             where = build_where(filters.provinces, filters.doc_ids, filters.agencies)
@@ -179,7 +182,8 @@ class HybridRetriever:
         n = max(self.candidates, k)
         lex = self.lexical(snap, analysis, mask, n)
         t1 = time.perf_counter()
-        den = self.dense(snap, analysis, filters, n, mask)
+        vec = self.query_vector(analysis)
+        den = self.dense(snap, analysis, filters, n, mask, vec)
         t2 = time.perf_counter()
         if mask is not None:  # the where clause already filtered; enforce it on the snapshot too
             den = {i: s for i, s in den.items() if mask[snap.position[i]]}
@@ -187,7 +191,7 @@ class HybridRetriever:
         lex_max = max(lex.values()) if lex else 0.0
         provinces = set(analysis.provinces)
         agencies = set(analysis.agencies)
-        known_provinces = provinces & {c.province for c in snap.chunks if c.province} if provinces else set()
+        known_provinces = provinces & snap.provinces
         scored: list[tuple[float, str, dict[str, float]]] = []
         for cid, base in fused.items():
             chunk = snap.chunks[snap.position[cid]]
@@ -207,6 +211,16 @@ class HybridRetriever:
             scored.append((score, cid, details))
         scored.sort(key=lambda x: (-x[0], snap.position[x[1]]))
         terms = set(content_terms(analysis.restored)) | set(content_terms(analysis.normalized))
+        # Hits found by BM25 alone get their cosine too (one lookup), so that dense_score is
+        # always the question-passage similarity (the answering chain's refusal signal).
+        missing = [cid for _, cid, _ in scored[:k] if cid not in den]
+        cosines = dict(den)
+        if missing:
+            try:
+                for cid, v in self.vectors.vectors(missing).items():
+                    cosines[cid] = float(np.dot(v, vec))
+            except Exception as e:  # noqa: BLE001 - a missing cosine is not worth failing a search
+                log.warning("could not fetch vectors for %d hits: %s", len(missing), e)
         hits: list[Hit] = []
         for rank, (score, cid, details) in enumerate(scored[:k], 1):
             chunk = snap.chunks[snap.position[cid]]
@@ -218,7 +232,7 @@ class HybridRetriever:
                 score=float(score),
                 rank=rank,
                 lexical_score=float(lex.get(cid, 0.0) / lex_max) if lex_max > 0 else 0.0,
-                dense_score=float(den.get(cid, 0.0)),
+                dense_score=float(cosines.get(cid, 0.0)),
                 details=details,
             ))
         log.debug("search %.1f ms lexical, %.1f ms dense, %d+%d candidates",
@@ -231,5 +245,5 @@ def _coverage(terms: set[str], chunk: Chunk) -> float:
     an absolute relevance signal, unlike the fused score which is relative to the candidates."""
     if not terms:
         return 0.0
-    have = {fold(s) for s in syllables(expand_abbreviations(chunk.context_text()))}
+    have = set(_WORD_RE.findall(fast_fold(expand_abbreviations(chunk.context_text()))))
     return sum(1 for t in terms if t in have) / len(terms)

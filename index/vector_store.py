@@ -185,6 +185,16 @@ class VectorStore:
                 out[i] = str((m or {}).get("h", ""))
         return out
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of the given ids (those that exist)."""
+        if not ids:
+            return {}
+        res = self.collection.get(ids=list(ids), include=["embeddings"])
+        embs = res.get("embeddings")
+        if embs is None:
+            return {}
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(res["ids"], embs)}
+
     def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[DenseHit]:
         if n <= 0:
             return []

@@ -183,6 +183,8 @@ def test_100kb_question_is_refused(client, admin_settings):
 def test_oversized_json_body_is_refused_before_reading(client):
     big = json.dumps({"question": "x", "history": [{"role": "user", "content": "a" * 2_000_000}]})
     _vi_error(client.post("/v1/ask", content=big, headers={"content-type": "application/json"}), 413, "request_too_large")
+    chunked = iter([big[i:i + 65536].encode() for i in range(0, len(big), 65536)])  # no Content-Length
+    _vi_error(client.post("/v1/ask", content=chunked, headers={"content-type": "application/json"}), 413, "request_too_large")
 
 
 def test_api_key_required_only_when_configured(settings, answerer):

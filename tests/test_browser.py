@@ -204,3 +204,31 @@ def test_api_docs_render_offline(driver, server):
     _wait(driver, lambda d: len(_css(d, ".swagger-ui .opblock")) >= 6, timeout=60)
     text = driver.find_element("tag name", "body").text
     assert "/v1/ask" in text and "/v1/documents" in text
+
+
+def test_documents_tab_delete(driver, server):
+    """Continues the previous documents test: delete the uploaded document from the tab."""
+    import httpx
+    from selenium.webdriver.common.keys import Keys
+
+    def ids() -> set[str]:
+        return {d["doc_id"] for d in httpx.get(server.url + "/v1/documents", timeout=30).json()["documents"]}
+
+    assert "ong_mat_trinh_duyet" in ids()  # uploaded by the previous test
+    table_text = lambda d: _css(d, "#docs-table")[0].text if _css(d, "#docs-table") else ""  # noqa: E731
+    _open(driver, server)
+    [b for b in _css(driver, "button[role='tab']") if "Văn bản" in b.text][0].click()
+    _wait(driver, lambda d: "000_15ea241e59a4e9bb" in table_text(d))
+    _css(driver, "#admin-key input")[0].send_keys(ADMIN)
+    box = _css(driver, "#delete-doc input")[0]
+    box.click()
+    box.send_keys("trinh_duyet")
+    option = _wait(driver, lambda d: [li for li in _css(d, "ul.options li") if "ong_mat_trinh_duyet" in li.text]
+                   or [li for li in _css(d, "[role='option']") if "ong_mat_trinh_duyet" in li.text])
+    option[0].click()
+    box.send_keys(Keys.ESCAPE)
+    _css(driver, "#delete-btn")[0].click()
+    _wait(driver, lambda d: "Đã xóa" in _css(d, "#docs-status")[0].text)
+    left = ids()
+    assert "ong_mat_trinh_duyet" not in left and len(left) == 5
+    assert not (server.data_dir / "corpus" / "ong_mat_trinh_duyet.txt").exists()

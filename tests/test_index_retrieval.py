@@ -94,6 +94,9 @@ def test_hits_are_ranked_scored_and_explained(store):
     assert all(0.0 <= h.lexical_score <= 1.0 and -1.0 <= h.dense_score <= 1.0 for h in hits)
     assert all(0.0 <= h.details["coverage"] <= 1.0 for h in hits)
     assert any("vay" in h.chunk.text for h in hits[:3])
+    # beyond the dense candidates (BM25-only hits) the cosine is still the real one
+    deep = store.search("HTX muốn vay vốn ưu đãi thì hỏi ai?", k=60)
+    assert len(deep) > 30 and all(0.5 < h.dense_score <= 1.0 for h in deep)
 
 
 def test_filters_on_the_corpus(store):

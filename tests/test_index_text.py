@@ -6,8 +6,8 @@ import pytest
 
 from index.fusion import fuse, minmax, rrf_fusion, weighted_fusion
 from index.query import QueryAnalyzer
-from index.text import analyze, analyze_query, content_terms, expand_abbreviations, syllables
-from ingest.normalize import normalize_text
+from index.text import analyze, analyze_query, content_terms, expand_abbreviations, fast_fold, syllables
+from ingest.normalize import fold, normalize_text
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,12 @@ def test_query_normalisation_matches_ingest_normalisation():
     qa = QueryAnalyzer(None)
     typed = "Uỷ ban nhân dân tỉnh Khánh Hoà"
     assert qa.analyze(typed).normalized == normalize_text(typed)
+
+
+def test_fast_fold_equals_fold(corpus_dir):
+    import unicodedata
+
+    samples = [p.read_text(encoding="utf-8") for p in sorted(corpus_dir.glob("*.txt"))]
+    samples += ["ĐẮK NÔNG Ủy ban Khánh Hoà ỹ ỳ ẵ ậ", unicodedata.normalize("NFD", "Đắk Nông Khánh Hòa"), "Ǹ ß ø ç"]
+    for text in samples:
+        assert fast_fold(text) == fold(text)
