@@ -55,11 +55,13 @@ DOCNUM_PATTERNS = (
 COMPARE_PATTERNS = (
     r"\bso sanh\b", r"\bkhac nhau\b", r"\bgiong nhau\b", r"\bcac tinh\b", r"\btinh nao\b", r"\bnhung tinh\b",
     r"\bmoi tinh\b", r"\btung tinh\b", r"\bo dau\b", r"\bkhac biet\b", r"\bdoi chieu\b", r"\bchenh lech\b",
+    r"\bkhac gi\b", r"\b(?:o|tai) (?:diem|cho) nao\b", r"\bdiem (?:khac|giong)\b",
 )
 # Comparison wording ("so sánh", "khác nhau ra sao", "giữa các tỉnh", "mỗi tỉnh"): it says the
 # answer must be given per province, not what the answer is about, so it is never a focus word.
 _COMPARE_PHRASES = re.compile(
-    r"\b(?:so sanh|doi chieu|khac nhau|giong nhau|khac biet|chenh lech|chenh nhau|"
+    r"\b(?:so sanh|doi chieu|khac nhau|giong nhau|khac biet|chenh lech|chenh nhau|khac gi|(?:o|tai) (?:diem|cho) nao|"
+    r"diem (?:khac|giong)(?: nhau| biet)?|"
     r"(?:giua |o |cua |tai )?(?:cac|hai|ba|bon|nam|moi|tung|nhung) tinh(?: (?:voi|va) nhau)?)\b"
     # "giữa Lâm Đồng và Đắk Nông" once the names are blanked: "giữa" followed by nothing but "và".
     r"|\bgiua(?=(?:[\s,.?!;]|\bva\b)*(?:$|\b(?:ve|thi|co|dat|la|doi voi|trong)\b))"

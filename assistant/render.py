@@ -155,21 +155,43 @@ def find_quote(passage: str, quote: str) -> tuple[int, int] | None:
     return None
 
 
+def find_quote_spans(passage: str, quote: str) -> list[tuple[int, int]]:
+    """Spans to highlight: the whole quote, or, for a table row quoted as "cell | cell | ...",
+    each cell of two words or more found in the passage (a row is often displayed as labelled lines)."""
+    whole = find_quote(passage, quote)
+    if whole:
+        return [whole]
+    cells = [c.strip() for c in re.split(r"\s*\|\s*|\t", quote or "") if c.strip()]
+    spans: list[tuple[int, int]] = []
+    if len(cells) > 1:
+        for cell in cells:
+            if len(_WORD.findall(cell)) < 2:
+                continue
+            span = find_quote(passage, cell)
+            if span and all(span[1] <= a or span[0] >= b for a, b in spans):
+                spans.append(span)
+    return sorted(spans)
+
+
 def highlight_html(passage: str, quote: str) -> tuple[str, bool]:
     """The passage as HTML with the quoted words in <mark>; False when the quote was not found."""
     passage = _nfc(passage)
-    span = find_quote(passage, quote)
-    if span is None:
+    spans = find_quote_spans(passage, quote)
+    if not spans:
         return _e(passage).replace("\n", "<br>"), False
-    a, b = span
-    body = _e(passage[:a]) + '<mark class="htx-mark">' + _e(passage[a:b]) + "</mark>" + _e(passage[b:])
-    return body.replace("\n", "<br>"), True
+    out, pos = [], 0
+    for a, b in spans:
+        out += [_e(passage[pos:a]), '<mark class="htx-mark">', _e(passage[a:b]), "</mark>"]
+        pos = b
+    out.append(_e(passage[pos:]))
+    return "".join(out).replace("\n", "<br>"), True
 
 
-def passage_html(citation: dict[str, Any] | None, passage: str | None = None, doc_full_title: str | None = None) -> str:
+def passage_html(citation: dict[str, Any] | None, passage: str | None = None, doc_full_title: str | None = None,
+                 empty_text: str = "Chưa chọn nguồn nào.") -> str:
     """The side panel for one citation: document, province, heading path, and the passage with the quote marked."""
     if not citation:
-        return '<div class="htx-empty" id="passage-empty">Chưa chọn nguồn nào.</div>'
+        return f'<div class="htx-empty" id="passage-empty">{_e(empty_text)}</div>'
     quote = citation.get("text") or ""
     body, found = highlight_html(passage or quote, quote)
     if passage and not found:

@@ -201,15 +201,6 @@ def _theme() -> gr.themes.Base:
     )
 
 
-def _message_text(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(c.get("text", "") for c in content if isinstance(c, dict) and c.get("type", "text") == "text")
-    return ""
-
-
 def _write_export(records: list[dict[str, Any]]) -> str | None:
     if not records:
         return None
@@ -306,7 +297,7 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
             gr.update(),
             records,
             render.citation_cards_html(data, turn),
-            render.passage_html(None).replace("Chưa chọn nguồn nào.", "Bấm vào một nguồn ở trên để xem nguyên văn đoạn văn bản."),
+            render.passage_html(None, empty_text="Bấm vào một nguồn ở trên để xem nguyên văn đoạn văn bản."),
             render.answer_with_quotes_markdown(q, data),
             gr.update(value=_write_export(records), interactive=True),
             gr.update(visible=False),
@@ -323,12 +314,12 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
         if cite is None:
             return render.passage_html(None)
         passage, full_title = None, None
+        quote = cite.get("text") or ""
         try:
-            chunk = rt.store.get_chunk(cite.get("chunk_id") or "") if cite.get("chunk_id") else None
-            if chunk is not None:
-                passage = chunk.display_text or chunk.text
-                if render.find_quote(passage, cite.get("text") or "") is None and chunk.text:
-                    passage = chunk.text if render.find_quote(chunk.text, cite.get("text") or "") else passage
+            chunk = rt.store.get_chunk(cite["chunk_id"]) if cite.get("chunk_id") else None
+            if chunk is not None:  # the original wording, or the normalised text when only it holds the quote
+                texts = [t for t in (chunk.display_text, chunk.text) if t]
+                passage = next((t for t in texts if render.find_quote_spans(t, quote)), texts[0] if texts else None)
             full_title = next((d["title"] for d in rt.documents() if d["doc_id"] == cite.get("doc_id")), None)
         except ServiceError:
             pass

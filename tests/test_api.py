@@ -450,3 +450,13 @@ def test_quote_highlight_tolerates_spacing_punctuation_and_tone_marks():
     assert find_quote(passage, "Sở Tài chính lập dự toán kinh phí hằng năm") is None
     html, found = highlight_html(passage + " <script>", "quảng bá sản phẩm")
     assert found and "<mark" in html and "<script>" not in html
+
+
+def test_table_row_quote_highlights_each_cell():
+    from assistant.render import highlight_html
+
+    passage = ("Nhiệm vụ: Tham mưu ban hành Chương trình Khuyến công hàng năm\nCơ quan chủ trì: Sở Công Thương\n"
+               "Cơ quan phối hợp: Hội Nông dân tỉnh")
+    html, found = highlight_html(passage, "6 | Tham mưu ban hành Chương trình Khuyến công hàng năm | Sở Công Thương | Hội Nông dân tỉnh")
+    assert found and html.count("<mark") == 3
+    assert '<mark class="htx-mark">Sở Công Thương</mark>' in html
