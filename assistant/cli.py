@@ -325,6 +325,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # configuration errors carry a message for users
+        message_vi = getattr(e, "message_vi", None)
+        if message_vi is None:
+            raise
+        log.error("%s: %s", type(e).__name__, e)
+        _err(f"Lỗi: {message_vi}")
+        return 1
 
 
 if __name__ == "__main__":

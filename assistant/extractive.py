@@ -89,7 +89,6 @@ class Evidence:
     words: float = 0.0
     figure: float = 0.0  # subject coverage of the best passage holding a quantity (0: none)
     score: float = 0.0  # best passage score
-    named: bool = False  # a passage names an agency the question names
 
 
 @dataclass
@@ -882,8 +881,6 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
                 ev.focus = max(ev.focus, p.focus)
                 ev.words = max(ev.words, p.words)
                 ev.score = max(ev.score, p.score)
-                if info.agencies and any(n in info.agencies for _, n in entity_offsets(p.quote)):
-                    ev.named = True
                 if p.figure:
                     ev.figure = max(ev.figure, p.subject)
     display = "score" if info.focused else "order"

@@ -82,20 +82,47 @@ def ingest_paths(
     settings: Settings,
     on_progress: Callable[[Path], None] | None = None,
 ) -> list[IngestResult]:
-    """Parse and index each file. A file that fails leaves the existing index untouched."""
+    """Parse every file, then index the parsed documents in one all-or-nothing step.
+
+    A file that fails to parse is reported and skipped; the others are indexed. If the
+    indexing step itself fails, nothing changes in the index and every file is reported.
+    Two files with the same name stem (the same doc_id) in one batch: the later one is refused.
+    """
     from ingest.manifest import load_manifest
     from ingest.pipeline import ingest_file
 
     manifest = load_manifest(settings.manifest_path)
     results: list[IngestResult] = []
+    parsed: list[tuple[IngestResult, Document]] = []
     for path in expand_paths(paths):
         try:
             doc: Document = ingest_file(path, manifest=manifest, max_bytes=settings.max_file_bytes)
-            changed = store.add_document(doc)
-            results.append(IngestResult(str(path), doc.meta.doc_id, True, len(doc.chunks), bool(changed)))
+            if any(d.meta.doc_id == doc.meta.doc_id for _, d in parsed):
+                raise IngestError(
+                    "duplicate_doc_id",
+                    f"two files with document id {doc.meta.doc_id} in one batch",
+                    f"Có hai tệp cùng tên '{doc.meta.doc_id}' trong một lần nạp; hãy đổi tên một tệp.",
+                    str(path),
+                )
+            result = IngestResult(str(path), doc.meta.doc_id, True, len(doc.chunks))
+            parsed.append((result, doc))
         except IngestError as e:
             log.warning("ingest failed for %s: %s (%s)", path, e, e.code)
-            results.append(IngestResult(str(path), None, False, error_code=e.code, message_vi=e.message_vi, message_en=str(e)))
+            result = IngestResult(str(path), None, False, error_code=e.code, message_vi=e.message_vi, message_en=str(e))
+        results.append(result)
         if on_progress:
             on_progress(path)
+    if parsed:
+        try:
+            changed = store.add_documents([d for _, d in parsed])
+        except Exception as e:  # the store guarantees the index is unchanged
+            log.exception("indexing failed; index left unchanged")
+            for result, _ in parsed:
+                result.ok = False
+                result.error_code = "index_error"
+                result.message_en = f"indexing failed: {e}"
+                result.message_vi = "Lỗi khi lập chỉ mục; chỉ mục cũ được giữ nguyên. Chi tiết có trong nhật ký."
+        else:
+            for (result, _), ch in zip(parsed, changed):
+                result.changed = bool(ch)
     return results
