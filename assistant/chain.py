@@ -175,7 +175,7 @@ class AnswerService:
         if caller.provinces and have:
             scope = tuple(p for p in have if p in caller.provinces) or tuple(caller.provinces)
         run.scope = scope
-        run.decision = refusal.before_retrieval(base, text, run.snap)
+        run.decision = refusal.before_retrieval(base, text, run.snap, original=question)
         if run.decision.refuse:
             # Nearest passages anywhere, offered as "có thể liên quan".
             filters = SearchFilters(doc_ids=caller.doc_ids) if caller.doc_ids else None

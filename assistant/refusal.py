@@ -244,13 +244,15 @@ def contact_given(kinds: list[str], snap: CorpusSnapshot, provinces: list[str] |
     return found
 
 
-def before_retrieval(info: QuestionInfo, question: str, snap: CorpusSnapshot) -> Decision:
+def before_retrieval(info: QuestionInfo, question: str, snap: CorpusSnapshot, original: str | None = None) -> Decision:
+    """``question`` is the analysed text (diacritics restored); ``original`` is as typed, where
+    abbreviations such as "sdt" survive that restoration may have rewritten."""
     corpus = snap.provinces
     have, missing = split_provinces(info.provinces, corpus)
     if missing and not have:
         return Decision(True, "province_not_in_corpus", message_for("province_not_in_corpus", missing, corpus),
                         {"missing_provinces": missing})
-    kinds = contact_kinds(question)
+    kinds = contact_kinds(question) or (contact_kinds(original) if original else [])
     if kinds and not contact_given(kinds, snap, have):
         # The documents are plans and directives: they name agencies, never how to reach them.
         return Decision(True, "contact_not_in_corpus", REFUSAL_MESSAGE, {"contact": kinds})
