@@ -107,7 +107,8 @@ class Result:
 # --- the server under test ------------------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (loopback only), picked at random in 20000-60000."""
     for _ in range(200):
         port = random.randint(20000, 60000)
         with socket.socket() as s:
@@ -119,17 +120,20 @@ def _free_port() -> int:
     raise RuntimeError("no free port on 127.0.0.1")
 
 
-def _copy_data(src: Path, dst: Path) -> None:
+def copy_data_dir(src: Path, dst: Path) -> Path:
+    """A private copy of an indexed data dir (corpus + index) so a server may change it."""
+    dst.mkdir(parents=True, exist_ok=True)
     for name in ("corpus", "index"):
         if (src / name).exists():
             shutil.copytree(src / name, dst / name)
     if (src / "manifest.json").exists():
         shutil.copy2(src / "manifest.json", dst / "manifest.json")
+    return dst
 
 
 class LocalServer:
     def __init__(self, data_dir: Path, admin_key: str | None):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = tempfile.NamedTemporaryFile(prefix="htx-loadtest-server-", suffix=".log", delete=False)
         env = {k: v for k, v in os.environ.items() if k not in ("HTX_HOST", "HTX_PORT", "HTX_API_KEY")}
@@ -287,7 +291,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
                 sys.stderr.write("Chỉ mục trống. Hãy nạp văn bản trước: htx ingest data/corpus\n")
                 return 2
             tmp = Path(tempfile.mkdtemp(prefix="htx-loadtest-"))
-            _copy_data(settings.data_dir, tmp)
+            copy_data_dir(settings.data_dir, tmp)
             admin_key = secrets.token_urlsafe(16) if with_ingest else None
             _say("Đang khởi động dịch vụ trên 127.0.0.1 (bản sao dữ liệu)…")
             server = LocalServer(tmp, admin_key)

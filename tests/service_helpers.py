@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +15,8 @@ from pathlib import Path
 from typing import Iterator
 
 import httpx
+
+from evals.loadtest import copy_data_dir, free_port  # noqa: F401  (shared with the load test)
 
 REPO = Path(__file__).resolve().parent.parent
 PROBE_QUESTION = "Sở Công Thương phải làm gì?"
@@ -36,27 +36,6 @@ Phối hợp tuyên truyền, vận động nông dân tham gia hợp tác xã n
 """
 
 
-def free_port() -> int:
-    for _ in range(200):
-        port = random.randint(20000, 60000)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
-
-
-def copy_data_dir(src: Path, dst: Path) -> Path:
-    """A private copy of an indexed data dir (corpus + index) so a server may change it."""
-    dst.mkdir(parents=True, exist_ok=True)
-    for name in ("corpus", "index"):
-        if (src / name).exists():
-            shutil.copytree(src / name, dst / name)
-    if (src / "manifest.json").exists():
-        shutil.copy2(src / "manifest.json", dst / "manifest.json")
-    return dst
 
 
 @dataclass

