@@ -24,8 +24,8 @@ from ingest.normalize import fold
 
 from assistant import refusal
 from assistant.corpus import CorpusSnapshot, CorpusView
-from assistant.extractive import (Composition, compose_agency, compose_topic, keep_provinces, related_citations,
-                                  render)
+from assistant.extractive import (Composition, compose_agency, compose_topic, compose_who, keep_provinces,
+                                  related_citations, render)
 from assistant.followup import Resolved, resolve
 from assistant.passages import split_units, syllables, table_row_quote
 from assistant.question import QuestionInfo, analyse_question, only_dates
@@ -214,8 +214,19 @@ class AnswerService:
         decision = refusal.after_retrieval(top, self._threshold())
         if decision.refuse:
             return decision
+        who = None
+        if info.who:
+            # "Vay vốn thì hỏi ai?": the agencies whose passages are about the topic, per province.
+            who = compose_who(info, run.snap, scope=run.scope, doc_ids=tuple(caller.doc_ids))
+            if who.empty or refusal.after_composition(info, who).refuse:
+                who = None
         run.comp = compose_topic(info, run.hits, run.snap, per_province=run.per_province,
                                  scope=run.scope, doc_ids=tuple(caller.doc_ids))
+        if who is not None and (run.comp.empty or who.focus_coverage >= run.comp.focus_coverage):
+            # The agency passages cover the question at least as well as the best retrieved
+            # passage ("who pays for X?" is answered by a funding sentence, not by X's organiser).
+            run.comp = who
+            return refusal.ok()
         if run.per_province and run.compare_over and not run.comp.empty:
             answered, silent = refusal.split_compared(info, run.comp, run.compare_over)
             if not answered:

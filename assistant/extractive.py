@@ -895,6 +895,134 @@ def compose_topic(info: QuestionInfo, hits: list[Hit], snap: CorpusSnapshot, per
     return comp
 
 
+# --- "who handles this?" --------------------------------------------------------------------
+
+MAX_WHO_POINTS = 3  # agencies per province
+# Agencies too general to be the one a founder turns to ("các sở, ban, ngành", the province).
+_NOT_A_CONTACT = {"Các sở, ban, ngành", "Ủy ban nhân dân tỉnh", "Hội đồng nhân dân các cấp"}
+
+
+def _contacts(names: list[str]) -> list[str]:
+    return [n for n in names if n not in _NOT_A_CONTACT]
+
+
+def _topic_words(scorer: Scorer, info: QuestionInfo, snap: CorpusSnapshot) -> list[tuple[tuple[str, ...], float]]:
+    """The question's whole words, plus the corpus phrases a function-word look-alike forms
+    with a focus word next to it ("vay" folds like "vậy", but "vay vốn" is a phrase the
+    documents use; "muốn vay" is not)."""
+    from assistant.question import STOP
+
+    words = list(scorer.words)
+    toks = score_tokens(info.focus_text or info.text)
+    have = {w for w, _ in words}
+    for a, b in zip(toks, toks[1:]):
+        if (a in STOP) == (b in STOP) or not ({a, b} & set(scorer.focus)):
+            continue
+        pair = (a, b)
+        if pair in have or not snap.has_token(a) or not snap.has_token(b):
+            continue
+        w = snap.phrase_idf(pair)
+        if w < math.log(1.0 + snap.n) * 0.9:  # used by the documents more than once or twice
+            words.append((pair, w))
+            have.add(pair)
+    return words
+
+
+def _word_share(words: list[tuple[tuple[str, ...], float]], text: str) -> float:
+    """Share (by rarity) of ``words`` found in ``text``, a two-word phrase in either order
+    ("vay vốn" / "vốn vay")."""
+    total = sum(w for _, w in words)
+    if total <= 0:
+        return 0.0
+    body = f" {' '.join(score_tokens(text))} "
+    got = 0.0
+    for toks, w in words:
+        if f" {' '.join(toks)} " in body or (len(toks) == 2 and f" {toks[1]} {toks[0]} " in body):
+            got += w
+    return got / total
+
+
+def compose_who(info: QuestionInfo, snap: CorpusSnapshot, scope: tuple[str, ...] = (),
+                doc_ids: tuple[str, ...] = ()) -> Composition:
+    """'HTX muốn vay vốn thì hỏi ai?': per province, the agencies whose own passages (their
+    section, an item naming them as the actor, a table row they lead) are about the question's
+    topic words, best first, each point naming the agency. Passages naming no responsible
+    agency (targets, context) are never candidates."""
+    from assistant.question import topic_info
+
+    _remember_titles(snap)
+    tinfo = topic_info(info)
+    scorer = Scorer(tinfo, snap)
+    scorer.words = _topic_words(scorer, tinfo, snap)
+    scorer.words_total = sum(w for _, w in scorer.words)
+    if not scorer.focus and not scorer.words:
+        return Composition("who", [])
+    cands: list[tuple[Point, str]] = []
+    for chunk in snap.chunks:
+        if not _in_scope(chunk, scope, doc_ids):
+            continue
+        context = _context_of(chunk)
+        if chunk.kind == "table_row" and chunk.table:
+            lead = _contacts(_table_agencies(chunk, "lead"))
+            if not lead:
+                continue
+            text = " ".join(v for k, v in chunk.table.items() if k in ("task", "product", "notes") and v)
+            words = _word_share(scorer.words, text)
+            focus = scorer.focus_coverage(text)
+            if words <= 0 and focus <= 0:
+                continue
+            p = Point(f"{_join_names(lead)}: «{table_row_sentence(chunk)}»", table_row_quote(chunk), chunk,
+                      0.5 * words + 0.5 * focus, (chunk.order, 0, 0), "duty")
+            p.focus = scorer.focus_coverage(text, context)
+            p.words = scorer.word_coverage(text, context)
+            cands.append((p, lead[0]))
+            continue
+        for item in _items(chunk):
+            actors = _contacts(item.actors or agencies_at_start(item.units[0].text))
+            if not actors:
+                continue
+            scored = [(0.5 * _word_share(scorer.words, u.text) + 0.5 * scorer.focus_coverage(u.text), u) for u in item.units]
+            best_s = max(s for s, _ in scored)
+            if best_s <= 0:
+                continue
+            n_words = sum(len(syllables(u.text)) for u in item.units)
+            chosen = item.units if n_words <= WHOLE_ITEM_WORDS else [u for s, u in scored if s >= RELATIVE_CUTOFF * best_s]
+            quote = " ".join(u.text for u in chosen)
+            u0 = chosen[0]
+            p = Point(f"{_join_names(actors)}: «{strip_item_marker(quote)}»", quote, u0.chunk, best_s,
+                      (u0.chunk.order, u0.item, u0.sent), "duty")
+            p.focus = max(scorer.focus_coverage(u.text, context) for u in chosen)
+            p.words = max(scorer.word_coverage(u.text, context) for u in chosen)
+            cands.append((p, actors[0]))
+    if not cands:
+        return Composition("who", [])
+    best_all = max(p.score for p, _ in cands)
+    by_province: dict[str | None, list[tuple[Point, str]]] = {}
+    for p, agency in cands:
+        by_province.setdefault(p.chunk.province, []).append((p, agency))
+    points: list[Point] = []
+    for group in by_province.values():
+        best = max(p.score for p, _ in group)
+        if best < 0.5 * best_all:
+            continue  # nothing in this province's documents is close to the topic
+        seen: set[str] = set()
+        kept = 0
+        for p, agency in sorted(group, key=lambda x: (-x[0].score, x[0].order)):
+            if p.score < RELATIVE_CUTOFF * best or kept >= MAX_WHO_POINTS:
+                break
+            if agency in seen:
+                continue  # one passage per agency: the one closest to the topic
+            seen.add(agency)
+            points.append(p)
+            kept += 1
+    blocks = _group(points, snap, MAX_WHO_POINTS, "score")
+    blocks.sort(key=lambda b: -max((p.score for p in b.points), default=0))
+    comp = Composition("who", blocks, best_score=best_all)
+    comp.focus_coverage = max((p.focus for p in points), default=0.0)
+    comp.word_coverage = max((p.words for p in points), default=0.0)
+    return comp
+
+
 # --- rendering ------------------------------------------------------------------------------
 
 

@@ -46,7 +46,19 @@ DEADLINE_PATTERNS = (
 LEAD_PATTERNS = (
     r"\bai\b", r"\bco quan nao\b", r"\bdon vi nao\b", r"\bbo phan nao\b", r"\bphong nao\b", r"\bban nao\b",
     r"\bso nao\b", r"\bnganh nao\b", r"\bgui (?:ve |cho )?dau\b", r"\bve dau\b", r"\bgui ve\b",
+    # "hỏi ai", "liên hệ ai", "tìm đến đâu", "hỏi ở đâu": where a founder goes for help.
+    r"\b(?:hoi|tim|lien he|lien lac|gap|nho)(?: (?:den|toi|o|tai|voi))? (?:dau|ai|noi nao|cho nao)\b",
 )
+# The "who / where to go" phrase of such a question: what kind of answer is wanted (an agency),
+# never what it is about ("hỏi", "liên hệ", "cơ quan" are not topic words).
+WHO_PHRASE = re.compile(
+    r"\b(?:(?:hoi|tim|lien he|lien lac|gap|nho)(?: (?:den|toi|o|tai|voi))? )?"
+    r"(?:ai|dau|noi nao|cho nao|(?:co quan|don vi|bo phan|phong|ban|so|nganh) nao)\b"
+    r"|\b(?:hoi|tim|lien he|lien lac|gap|nho)(?: (?:den|toi|o|tai|voi))?(?= (?:co quan|don vi|bo phan|so|nganh) nao\b)"
+)
+# "Gửi về đâu / báo cáo cho ai": asks where something is sent, not who handles a topic.
+_RECIPIENT = re.compile(r"\b(?:gui|bao cao|nop|trinh)\b")
+
 DOCNUM_PATTERNS = (
     r"\b(?:nghi dinh|quyet dinh|thong tu|chi thi|nghi quyet|ket luan|van ban|cong van|quy dinh|chuong trinh|ke hoach)"
     r"(?: so)? (?:nao|gi|may)\b",
@@ -140,6 +152,14 @@ class QuestionInfo:
         """'What must agency X do / how does X take part?': list all its duties (a figure, a
         deadline, a 'who' or a 'which decree' question is answered from the best passages)."""
         return bool(self.agencies) and not (self.numeric or self.deadline or self.lead or self.docnum)
+
+    @property
+    def who(self) -> bool:
+        """'Who handles this / where do I go?' with no agency named ("HTX muốn vay vốn thì hỏi
+        ai?"): answered with the agencies whose passages are about the topic."""
+        if not self.lead or self.agencies or self.numeric or self.deadline or self.docnum or self.basis:
+            return False
+        return not _RECIPIENT.search(" ".join(syllables(self.text)))
 
     @property
     def focused(self) -> bool:
@@ -293,3 +313,23 @@ def _content(t: str) -> bool:
 
 
 _YEARISH = re.compile(r"^(?:19|20)\d{2}$")
+
+
+def topic_info(info: QuestionInfo) -> QuestionInfo:
+    """``info`` without its "who / where to go" wording: the words left say what the agency
+    must be about ("vay vốn" in "HTX muốn vay vốn thì hỏi ai?")."""
+    from dataclasses import replace
+
+    from assistant.passages import score_tokens
+
+    folded = " ".join(syllables(info.text))
+    asked = set(score_tokens(" ".join(m.group(0) for m in WHO_PHRASE.finditer(folded))))
+    focus_text = info.focus_text or info.text
+    ft = fold(info.text)
+    if len(ft) == len(focus_text):
+        chars = list(focus_text)
+        for m in WHO_PHRASE.finditer(ft):
+            chars[m.start():m.end()] = " " * (m.end() - m.start())
+        focus_text = "".join(chars)
+    return replace(info, focus=tuple(t for t in info.focus if t not in asked),
+                   terms=tuple(t for t in info.terms if t not in asked), focus_text=focus_text)

@@ -385,3 +385,51 @@ def test_partner_agency_is_not_a_second_subject():
     assert info.listed_agencies == ()
     info = analyse_question("Tỉnh Đoàn, Hội Liên hiệp Phụ nữ và Hội Nông dân lần lượt đảm nhận việc gì?")
     assert len(info.listed_agencies) == 3
+
+
+def _agency_tagged(store, citation) -> list[str]:
+    """Agencies responsible for the cited passage: a table row's lead, the agency section it
+    sits in, or the chunk's own agency tags."""
+    from assistant.extractive import heading_agencies
+    from assistant.passages import entity_offsets
+
+    chunk = store.get_chunk(citation.chunk_id)
+    assert chunk is not None
+    if chunk.kind == "table_row" and chunk.table:
+        return [n for _, n in entity_offsets(chunk.table.get("lead", "") or "", "agency")]
+    return list(heading_agencies(chunk)) or list(chunk.agencies)
+
+
+def _lending_who(answerer, question: str) -> None:
+    ans = answerer.ask(question)
+    assert not ans.refused and ans.citations
+    points = [ln for ln in ans.answer.split("\n") if _POINT.match(ln)]
+    assert points
+    named = set()
+    for line in points:
+        agency = line[2:].split(":", 1)[0].strip()
+        named.add(agency)
+        cite = ans.citations[int(_POINT.match(line).group(1)) - 1]
+        tagged = _agency_tagged(answerer.store, cite)
+        assert tagged, f"point cites a passage naming no responsible agency: {line}"
+        # The point names the agency first, and it is the one the passage is tagged with.
+        assert any(a in agency for a in tagged) or any(agency in a for a in tagged), line
+    assert len(named) >= 2
+    # The cited passages are about borrowing, not just any "vốn" (capital targets).
+    assert any(re.search(r"vay|tín dụng", c.text, re.IGNORECASE) for c in ans.citations)
+
+
+def test_who_to_ask_for_a_loan_names_lending_agencies(answerer):
+    _lending_who(answerer, "Hợp tác xã cần vay vốn thì liên hệ ai?")
+
+
+def test_which_agency_helps_with_borrowing(answerer):
+    _lending_who(answerer, "Muốn vay vốn phát triển sản xuất thì tìm đến cơ quan nào?")
+
+
+def test_who_question_drops_targets_without_an_agency(answerer):
+    ans = answerer.ask("Tổ hợp tác muốn vay vốn thì hỏi ở đâu?")
+    assert not ans.refused
+    for c in ans.citations:
+        assert _agency_tagged(answerer.store, c), c.text
+        assert "Mục tiêu" not in (c.section or "")
