@@ -120,6 +120,17 @@ def free_port() -> int:
     raise RuntimeError("no free port on 127.0.0.1")
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate a server subprocess, killing it if it does not exit within 20 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def copy_data_dir(src: Path, dst: Path) -> Path:
     """A private copy of an indexed data dir (corpus + index) so a server may change it."""
     dst.mkdir(parents=True, exist_ok=True)
@@ -173,13 +184,7 @@ class LocalServer:
             return None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
         self.log_file.close()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ingest.types import Chunk
+from ingest.types import Chunk, DocumentMeta
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,6 @@ class Hit:
 class DocumentInfo:
     """A document in the index, as listed by ``htx docs`` and ``GET /v1/documents``."""
 
-    meta: "DocumentMeta"
+    meta: DocumentMeta
     chunk_count: int
 
-
-from ingest.types import DocumentMeta  # noqa: E402  (re-exported for DocumentInfo)

@@ -16,7 +16,7 @@ from typing import Iterator
 
 import httpx
 
-from evals.loadtest import copy_data_dir, free_port  # noqa: F401  (shared with the load test)
+from evals.loadtest import copy_data_dir, free_port, stop_process  # noqa: F401  (shared with the load test)
 
 REPO = Path(__file__).resolve().parent.parent
 PROBE_QUESTION = "Sở Công Thương phải làm gì?"
@@ -56,13 +56,7 @@ class Server:
             return ""
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
 
 def start_server(data_dir: Path, log_dir: Path, env_extra: dict[str, str] | None = None, timeout_s: float = 240) -> Server:
