@@ -60,7 +60,7 @@ def build_store(settings: Settings, embedder=None):
 
 
 def build_answerer(settings: Settings, store=None):
-    from assistant.chain import AnswerService
+    from assistant.answering.chain import AnswerService
 
     return AnswerService(store=store or build_store(settings), settings=settings)
 

@@ -67,7 +67,7 @@ def point_present(point: str, answer: str) -> bool:
 
 
 def _content_words(text: str) -> list[str]:
-    from assistant.question import STOP
+    from assistant.answering.question import STOP
 
     words = re.findall(r"[a-z0-9%]+", fold(text))
     return [w for w in words if w not in STOP and w not in _FRAMING and len(w) > 1]
@@ -116,13 +116,13 @@ class Result:
 
 
 def _numbers(text: str) -> set[str]:
-    from assistant.passages import number_key, numbers_in
+    from assistant.answering.passages import number_key, numbers_in
 
     return {number_key(n) for n in numbers_in(text)}
 
 
 def score_one(q: EvalQuestion, answer, latency_ms: float, system_prompt: str) -> Result:
-    from assistant.verify import leaks_prompt
+    from assistant.answering.verify import leaks_prompt
 
     pairs = citation_pairs(answer)
     by_n = {c.n: c for c in answer.citations}
@@ -153,7 +153,7 @@ def score_one(q: EvalQuestion, answer, latency_ms: float, system_prompt: str) ->
 
 def evaluate(answerer, questions: Sequence[EvalQuestion]) -> dict[str, Any]:
     """Answer and score every question; returns the report (overall, per kind, per question)."""
-    from assistant.types import Turn
+    from assistant.answering.types import Turn
 
     system_prompt = (Path(answerer.settings.prompts_dir) / "system.txt").read_text(encoding="utf-8")
     results: list[Result] = []

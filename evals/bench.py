@@ -208,7 +208,7 @@ def bench_base(settings: Settings, questions: list[str], tmp: Path) -> dict:
     reopen_s = time.perf_counter() - t3
     answer_lat = None
     try:
-        from assistant.chain import AnswerService
+        from assistant.answering.chain import AnswerService
     except ImportError:
         AnswerService = None  # noqa: N806
     if AnswerService is not None:
@@ -314,7 +314,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         if base["answer"] is not None:
             _out(f"    Trả lời (trích xuất, mặc định): {_fmt_pct(base['answer'])}")
         else:
-            _out("    Trả lời: chưa có assistant.chain.AnswerService, bỏ qua")
+            _out("    Trả lời: chưa có assistant.answering.chain.AnswerService, bỏ qua")
         _out(f"    Bộ nhớ tiến trình (RSS):     {base['rss_mib']:.0f} MiB")
         _out("")
         scaled = bench_scaled(settings, base, questions, scale, tmp)

@@ -153,7 +153,7 @@ class LocalServer:
         if admin_key:
             env["HTX_ADMIN_KEY"] = admin_key
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            [sys.executable, "-m", "assistant.interfaces.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--data-dir", str(data_dir)],
             env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
         )

@@ -7,7 +7,7 @@ MRR (over the 10) and gold-quote recall@5, overall and per kind, plus the no-dia
 
 Follow-up questions are sent as "<question> <last user turn of the history>": a naive
 resolution that only measures whether the conversation's words reach the passage. Real
-follow-up resolution is the answering chain's job (assistant.chain).
+follow-up resolution is the answering chain's job (assistant.answering.chain).
 
 Unless ``--no-baseline``, the same questions go through the LangChain-tutorial baseline a
 user would build: ``RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)`` over

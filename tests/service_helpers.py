@@ -71,7 +71,7 @@ def start_server(data_dir: Path, log_dir: Path, env_extra: dict[str, str] | None
     log_path = log_dir / f"server-{port}.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "assistant.interfaces.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--data-dir", str(data_dir)],
         cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT,
     )

@@ -3,13 +3,13 @@ follow-up resolution, instruction stripping, sentence/row handling."""
 
 from __future__ import annotations
 
-from assistant.followup import resolve, resolve_rules
-from assistant.llm import Passage, format_passages
-from assistant.passages import NO_DEADLINE, number_supported, split_sentences, table_row_sentence
-from assistant.question import analyse_question
-from assistant.safety import sanitize
-from assistant.types import Turn
-from assistant.verify import leaks_prompt, verify
+from assistant.answering.followup import resolve, resolve_rules
+from assistant.answering.llm import Passage, format_passages
+from assistant.answering.passages import NO_DEADLINE, number_supported, split_sentences, table_row_sentence
+from assistant.answering.question import analyse_question
+from assistant.answering.safety import sanitize
+from assistant.answering.types import Turn
+from assistant.answering.verify import leaks_prompt, verify
 from ingest.types import Chunk
 
 

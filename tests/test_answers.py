@@ -10,9 +10,9 @@ import re
 
 from langchain_core.runnables import Runnable
 
-from assistant.passages import NO_DEADLINE, numbers_in
-from assistant.refusal import REFUSAL_MESSAGE
-from assistant.types import Turn
+from assistant.answering.passages import NO_DEADLINE, numbers_in
+from assistant.answering.refusal import REFUSAL_MESSAGE
+from assistant.answering.types import Turn
 from ingest.vocab import CORPUS_PROVINCES
 
 _POINT = re.compile(r"^- .*\[(\d+)\]\s*$")
@@ -237,7 +237,7 @@ def test_topic_comparison_across_all_provinces_is_not_refused(answerer):
 
 
 def test_comparison_wording_is_not_what_the_question_is_about(answerer):
-    from assistant.question import analyse_question
+    from assistant.answering.question import analyse_question
 
     info = analyse_question("So sánh cách các tỉnh tuyên truyền về kinh tế tập thể giữa Lâm Đồng và Tây Ninh?")
     assert info.compare
@@ -379,7 +379,7 @@ def test_listed_mass_organisations_are_each_answered_or_named(answerer):
 
 
 def test_partner_agency_is_not_a_second_subject():
-    from assistant.question import analyse_question
+    from assistant.answering.question import analyse_question
 
     info = analyse_question("Ở Tây Ninh, Liên đoàn Lao động tỉnh phối hợp với Liên minh HTX như thế nào?")
     assert info.listed_agencies == ()
@@ -390,8 +390,8 @@ def test_partner_agency_is_not_a_second_subject():
 def _agency_tagged(store, citation) -> list[str]:
     """Agencies responsible for the cited passage: a table row's lead, the agency section it
     sits in, or the chunk's own agency tags."""
-    from assistant.extractive import heading_agencies
-    from assistant.passages import entity_offsets
+    from assistant.answering.extractive import heading_agencies
+    from assistant.answering.passages import entity_offsets
 
     chunk = store.get_chunk(citation.chunk_id)
     assert chunk is not None

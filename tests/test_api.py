@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import create_app
+from assistant.interfaces.api import create_app
 from ingest.normalize import has_diacritics
 from service_helpers import PROBE_QUESTION, SMALL_DOC, StreamedMultipart, parse_sse
 
@@ -402,7 +402,7 @@ def test_same_name_other_type_is_a_conflict(small_client):
 
 
 def test_feedback_endpoint_and_csv_export(client, admin_settings, tmp_path):
-    from assistant.cli import main as htx
+    from assistant.interfaces.cli import main as htx
 
     answer = client.post("/v1/ask", json={"question": PROBE_QUESTION}).json()
     r = client.post("/v1/feedback", json={"question": PROBE_QUESTION, "answer": answer["answer"],
@@ -439,7 +439,7 @@ def test_web_app_mounted_at_root(admin_settings, answerer):
 
 
 def test_quote_highlight_tolerates_spacing_punctuation_and_tone_marks():
-    from assistant.render import find_quote, highlight_html
+    from assistant.interfaces.render import find_quote, highlight_html
 
     passage = "b) Chủ trì, phối hợp với các sở,\nngành liên quan hỗ trợ HTX xúc tiến thương mại, quảng bá sản phẩm; Uỷ ban"
     a, b = find_quote(passage, "hỗ trợ HTX xúc tiến thương mại quảng bá sản phẩm")
@@ -453,7 +453,7 @@ def test_quote_highlight_tolerates_spacing_punctuation_and_tone_marks():
 
 
 def test_table_row_quote_highlights_each_cell():
-    from assistant.render import highlight_html
+    from assistant.interfaces.render import highlight_html
 
     passage = ("Nhiệm vụ: Tham mưu ban hành Chương trình Khuyến công hàng năm\nCơ quan chủ trì: Sở Công Thương\n"
                "Cơ quan phối hợp: Hội Nông dân tỉnh")

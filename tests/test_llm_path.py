@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.chain import AnswerService
-from assistant.passages import split_units
-from assistant.types import Turn
+from assistant.answering.chain import AnswerService
+from assistant.answering.passages import split_units
+from assistant.answering.types import Turn
 try:
     from fake_openai_server import FakeOpenAIServer, Reply
 except ImportError:  # run as a package

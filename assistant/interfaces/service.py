@@ -1,4 +1,4 @@
-"""The service core shared by the HTTP API (assistant.api) and the web app (assistant.web).
+"""The service core shared by the HTTP API (assistant.interfaces.api) and the web app (assistant.interfaces.web).
 
 It owns the loaded answer service (models and indexes load once per process), the rules
 for who may ask and who may change documents, question checks, and the upload path:
@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from assistant.feedback import FeedbackStore
+from assistant.interfaces.feedback import FeedbackStore
 from assistant.runtime import SUPPORTED_EXTENSIONS
 from assistant.settings import Settings
 
@@ -120,7 +120,7 @@ def clean_question(settings: Settings, question: str | None) -> str:
 
 def clean_history(history: list[tuple[str, str]] | None):
     """Keep the last turns, cut long ones; roles other than user/assistant are dropped."""
-    from assistant.types import Turn
+    from assistant.answering.types import Turn
 
     turns = []
     for role, content in (history or [])[-MAX_HISTORY_TURNS:]:

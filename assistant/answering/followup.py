@@ -17,8 +17,8 @@ from typing import Callable, Sequence
 from ingest.normalize import fold
 from ingest.vocab import AGENCIES, PROVINCES, find_agencies, find_provinces
 
-from assistant.question import STOP, _without_entities
-from assistant.types import Turn
+from assistant.answering.question import STOP, _without_entities
+from assistant.answering.types import Turn
 
 log = logging.getLogger("htx.followup")
 

@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 from ingest.types import Chunk
 
 from assistant.settings import Settings
-from assistant.types import Turn
+from assistant.answering.types import Turn
 
 log = logging.getLogger("htx.llm")
 

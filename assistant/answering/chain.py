@@ -22,23 +22,21 @@ from langchain_core.runnables import RunnableLambda
 from index.types import Hit, QueryAnalysis, SearchFilters
 from ingest.normalize import fold
 
-from assistant import refusal
-from assistant.corpus import CorpusSnapshot, CorpusView
-from assistant.extractive import (Composition, compose_agency, compose_topic, compose_who, keep_provinces,
+from assistant.answering import refusal
+from assistant.answering.corpus import CorpusSnapshot, CorpusView
+from assistant.answering.extractive import (Composition, compose_agency, compose_topic, compose_who, keep_provinces,
                                   related_citations, render)
-from assistant.followup import Resolved, resolve
-from assistant.passages import split_units, syllables, table_row_quote
-from assistant.question import QuestionInfo, analyse_question, only_dates
-from assistant.safety import Sanitized, sanitize
+from assistant.answering.followup import Resolved, resolve
+from assistant.answering.question import QuestionInfo, analyse_question, only_dates
+from assistant.answering.safety import Sanitized, sanitize
 from assistant.settings import Settings
-from assistant.types import Answer, Citation, Turn
+from assistant.answering.types import Answer, Citation, Turn
 
 log = logging.getLogger("htx.chain")
 
 RETRIEVE_K_MIN = 10  # candidate chunks for topic answers (Settings.top_k if larger)
 RELATED_K = 3
 PER_PROVINCE_K = 5  # extra candidates per province for comparisons
-MAX_LLM_PASSAGES = 8
 # "sở này", "cơ quan đó": the follow-up is about the agency of the previous question.
 _AGENCY_DEIXIS = re.compile(r"\b(?:so|co quan|don vi|nganh|ban|hoi|bo phan|phong|lien minh|ngan hang|quy) (?:nay|do|ay|tren)\b")
 # Agencies that are rarely what a question asks about when another one is named too
@@ -89,10 +87,13 @@ class AnswerService:
         self.corpus = CorpusView(store)
         self._warned_threshold = False
         self.llm = None
+        self.generator = None
         if settings.llm_enabled:
-            from assistant.llm import LLMClient
+            from assistant.answering.generate import Generator
+            from assistant.answering.llm import LLMClient
 
             self.llm = LLMClient(settings)
+            self.generator = Generator(self.llm, settings, store.get_chunk)
         self.runnable = (
             RunnableLambda(self._step_resolve, name="resolve_followup")
             | RunnableLambda(self._step_retrieve, name="retrieve")
@@ -113,8 +114,8 @@ class AnswerService:
 
     def stream(self, question: str, history: list[Turn] | None = None, filters: SearchFilters | None = None) -> Iterator[dict[str, Any]]:
         run: _Run = self._prepare.invoke({"question": question, "history": history, "filters": filters})
-        if self.llm is not None and not run.answer.refused:
-            yield from self._stream_llm(run)
+        if self.generator is not None and not run.answer.refused:
+            run.answer = yield from self.generator.stream(run.answer, run.hits, run.timings)
         else:
             for piece in _pieces(run.answer.answer):
                 yield {"event": "delta", "text": piece}
@@ -299,16 +300,8 @@ class AnswerService:
         return run
 
     def _step_generate(self, run: _Run) -> _Run:
-        if self.llm is not None and not run.answer.refused:
-            t = time.perf_counter()
-            passages = self._passages(run)
-            try:
-                reply = self.llm.answer(run.answer.question, passages)
-                run.lap("llm", t)
-                self._accept_llm(run, reply, passages)
-            except Exception as e:  # timeout, connection, server error: the extractive answer stands
-                run.lap("llm", t)
-                self._fallback(run, _error_reason(e))
+        if self.generator is not None and not run.answer.refused:
+            run.answer = self.generator.generate(run.answer, run.hits, run.timings)
         run.timings["total"] = (time.perf_counter() - run.t0) * 1000.0
         run.answer.timings_ms = dict(run.timings)
         return run
@@ -324,99 +317,12 @@ class AnswerService:
             self._warned_threshold = True
         return 0.0
 
-    # --- LLM helpers --------------------------------------------------------------------------
-
-    def _passages(self, run: _Run):
-        from assistant.llm import Passage
-
-        chunks = []
-        for c in run.answer.citations:
-            ch = self.store.get_chunk(c.chunk_id)
-            if ch is not None and ch.chunk_id not in {x.chunk_id for x in chunks}:
-                chunks.append(ch)
-        for h in run.hits:
-            if len(chunks) >= max(3, min(self.settings.top_k, MAX_LLM_PASSAGES)):
-                break
-            if h.chunk.chunk_id not in {x.chunk_id for x in chunks}:
-                chunks.append(h.chunk)
-        return [Passage(i, ch, ch.text) for i, ch in enumerate(chunks[:MAX_LLM_PASSAGES], 1)]
-
-    def _accept_llm(self, run: _Run, reply: str, passages) -> None:
-        from assistant.verify import verify
-
-        t = time.perf_counter()
-        result = verify(reply, passages, self.llm.system_prompt)
-        run.lap("verify", t)
-        if not result.ok:
-            self._fallback(run, result.reason or "verification_failed", result.removed)
-            return
-        by_n = {p.n: p for p in passages}
-        citations = []
-        for n in result.used:
-            sentences = [s for s, ns in result.sentence_sources if n in ns]
-            citations.append(_citation_for(n, by_n[n].chunk, sentences))
-        meta = dict(run.answer.metadata)
-        meta["verification"] = {"removed": result.removed, "passages": len(passages)}
-        run.answer = Answer(answer=result.text, citations=citations, refused=False, mode="llm", related=[],
-                            question=run.answer.question, metadata=meta, timings_ms=run.answer.timings_ms)
-
-    def _fallback(self, run: _Run, reason: str, removed: list | None = None) -> None:
-        log.warning("LLM answer rejected (%s); using the extractive answer", reason)
-        run.answer.mode = "extractive_fallback"
-        run.answer.metadata["fallback_reason"] = reason
-        if removed:
-            run.answer.metadata["verification"] = {"removed": removed}
-
-    def _stream_llm(self, run: _Run) -> Iterator[dict[str, Any]]:
-        from assistant.verify import check_sentence, citations_in
-
-        passages = self._passages(run)
-        given = {p.n: p for p in passages}
-        t = time.perf_counter()
-        reply, buffer = "", ""
-        try:
-            for piece in self.llm.stream(run.answer.question, passages):
-                reply += piece
-                buffer += piece
-                while "\n" in buffer:
-                    line, buffer = buffer.split("\n", 1)
-                    if _line_ok(line, given, check_sentence, citations_in):
-                        yield {"event": "delta", "text": line + "\n"}
-            if buffer.strip() and _line_ok(buffer, given, check_sentence, citations_in):
-                yield {"event": "delta", "text": buffer}
-            run.lap("llm", t)
-        except Exception as e:
-            run.lap("llm", t)
-            self._fallback(run, _error_reason(e))
-            return
-        self._accept_llm(run, reply, passages)
-
-
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _line_ok(line: str, given, check_sentence, citations_in) -> bool:
-    """Stream only lines whose every citation was given and whose claims check out."""
-    if not line.strip():
-        return True
-    cites = citations_in(line)
-    if any(n not in given for n in cites):
-        return False
-    if not cites:
-        return line.rstrip().endswith(":")
-    return check_sentence(line, [given[n] for n in cites]) is None
 
 
 def _pieces(text: str) -> list[str]:
     lines = text.split("\n")
     return [ln + ("\n" if i < len(lines) - 1 else "") for i, ln in enumerate(lines)]
-
-
-def _error_reason(e: Exception) -> str:
-    name = type(e).__name__
-    if "Timeout" in name or "timed out" in str(e).lower():
-        return "timeout"
-    return f"error:{name}"
 
 
 def _intent(info: QuestionInfo | None) -> list[str]:
@@ -425,15 +331,3 @@ def _intent(info: QuestionInfo | None) -> list[str]:
     flags = [("agency_listing", info.agency_listing), ("numeric", info.numeric), ("deadline", info.deadline),
              ("lead", info.lead), ("compare", info.compare), ("duty", info.duty)]
     return [name for name, on in flags if on]
-
-
-def _citation_for(n: int, chunk, sentences: list[str]) -> Citation:
-    """The passage's sentence/row that best matches the reply's sentences citing it."""
-    if chunk.kind == "table_row" and chunk.table:
-        text = table_row_quote(chunk)
-    else:
-        want = set(w for s in sentences for w in syllables(s))
-        units = [u for u in split_units(chunk) if u.kind != "heading"] or split_units(chunk)
-        best = max(units, key=lambda u: len(want & set(syllables(u.text))) / (1 + 0.01 * len(u.text)), default=None)
-        text = best.text if best is not None else chunk.text
-    return Citation(n, chunk.doc_id, chunk.doc_title, chunk.province, chunk.section, text, chunk.chunk_id, chunk.text)

@@ -25,9 +25,9 @@ from typing import Sequence
 from ingest.normalize import fold, normalize_text
 from ingest.vocab import find_agencies, find_provinces
 
-from assistant.llm import Passage
-from assistant.passages import numbers_in, number_supported, split_sentences, syllables
-from assistant.question import STOP
+from assistant.answering.llm import Passage
+from assistant.answering.passages import numbers_in, number_supported, split_sentences, syllables
+from assistant.answering.question import STOP
 
 MIN_OVERLAP = 0.35
 LEAK_WORDS = 8  # this many consecutive words of the system prompt in a reply is a leak
@@ -63,7 +63,7 @@ def _content(words: list[str]) -> list[str]:
 def leaks_prompt(text: str, system_prompt: str, n: int = LEAK_WORDS, public: str | None = None) -> bool:
     """True when ``text`` repeats ``n`` consecutive words of the system prompt. Word runs that
     are also in ``public`` (the fixed refusal message users see anyway) do not count."""
-    from assistant.refusal import PUBLIC_TEXT
+    from assistant.answering.refusal import PUBLIC_TEXT
 
     public = PUBLIC_TEXT if public is None else public
 

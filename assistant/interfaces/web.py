@@ -27,8 +27,8 @@ from typing import Any
 
 import gradio as gr
 
-from assistant import render
-from assistant.service import (
+from assistant.interfaces import render
+from assistant.interfaces.service import (
     AssistantRuntime,
     ServiceError,
     check_admin_key,
@@ -387,7 +387,7 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
             progress((i, len(paths)), desc=f"Đang nạp {name} ({i + 1}/{len(paths)})…")
             try:
                 if src.stat().st_size > settings.max_upload_bytes:
-                    from assistant.service import upload_too_large
+                    from assistant.interfaces.service import upload_too_large
 
                     raise upload_too_large(settings)
                 folder = rt.upload_dir()

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from index.types import Hit
 from ingest.types import Chunk
 
-from assistant.corpus import CorpusSnapshot
-from assistant.passages import (
+from assistant.answering.corpus import CorpusSnapshot
+from assistant.answering.passages import (
     DOCNUM_RE,
     NO_DEADLINE,
     Unit,
@@ -42,8 +42,8 @@ from assistant.passages import (
     table_row_quote,
     table_row_sentence,
 )
-from assistant.question import QuestionInfo
-from assistant.types import Citation
+from assistant.answering.question import QuestionInfo
+from assistant.answering.types import Citation
 
 MAX_POINTS_PER_BLOCK = 8  # a trainer reads answers on a projector
 MAX_TOPIC_POINTS = 6
@@ -272,8 +272,8 @@ class Scorer:
     def _words(self, info: QuestionInfo, snap: CorpusSnapshot) -> list[tuple[tuple[str, ...], float]]:
         """The question's focus words as whole words (pyvi segmentation): "kết hôn" is one word
         that no passage has, even if "liên kết" and "hơn" are there."""
-        from assistant.question import GENERIC, STOP
-        from assistant.refusal import segment_words
+        from assistant.answering.question import GENERIC, STOP
+        from assistant.answering.refusal import segment_words
 
         out: list[tuple[tuple[str, ...], float]] = []
         unknown_w = math.log(1.0 + snap.n)
@@ -581,7 +581,7 @@ def _chunks_naming(agency: str, snap: CorpusSnapshot, provinces: tuple[str, ...]
     issued: the only ones that can hold its duties. A cheap pre-filter before the item walk."""
     from ingest.vocab import find_agencies
 
-    from assistant.passages import _alias_patterns
+    from assistant.answering.passages import _alias_patterns
 
     pattern = dict(_alias_patterns("agency")).get(agency)
     issued = {d for d, m in snap.docs.items() if agency in find_agencies(m.issuer or "")}
@@ -910,7 +910,7 @@ def _topic_words(scorer: Scorer, info: QuestionInfo, snap: CorpusSnapshot) -> li
     """The question's whole words, plus the corpus phrases a function-word look-alike forms
     with a focus word next to it ("vay" folds like "vậy", but "vay vốn" is a phrase the
     documents use; "muốn vay" is not)."""
-    from assistant.question import STOP
+    from assistant.answering.question import STOP
 
     words = list(scorer.words)
     toks = score_tokens(info.focus_text or info.text)
@@ -948,7 +948,7 @@ def compose_who(info: QuestionInfo, snap: CorpusSnapshot, scope: tuple[str, ...]
     section, an item naming them as the actor, a table row they lead) are about the question's
     topic words, best first, each point naming the agency. Passages naming no responsible
     agency (targets, context) are never candidates."""
-    from assistant.question import topic_info
+    from assistant.answering.question import topic_info
 
     _remember_titles(snap)
     tinfo = topic_info(info)

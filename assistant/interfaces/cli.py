@@ -135,7 +135,7 @@ def _print_answer(answer) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.runtime import build_answerer
-    from assistant.types import Turn
+    from assistant.answering.types import Turn
 
     settings = _settings(args)
     if args.jsonl:
@@ -165,7 +165,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def _ask_batch(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.runtime import build_answerer
-    from assistant.types import Turn
+    from assistant.answering.types import Turn
 
     in_path = Path(args.jsonl)
     if not in_path.exists():
@@ -224,7 +224,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from assistant.api import create_app
+    from assistant.interfaces.api import create_app
 
     settings = _settings(args)
     host = args.host or settings.host
@@ -235,7 +235,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from assistant.feedback import FeedbackStore
+    from assistant.interfaces.feedback import FeedbackStore
 
     settings = _settings(args)
     store = FeedbackStore(settings.feedback_db)

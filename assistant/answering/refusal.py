@@ -30,8 +30,8 @@ from functools import lru_cache
 
 from ingest.normalize import fold
 
-from assistant.corpus import CorpusSnapshot
-from assistant.question import GENERIC, STOP, QuestionInfo, _alias_spans
+from assistant.answering.corpus import CorpusSnapshot
+from assistant.answering.question import GENERIC, STOP, QuestionInfo, _alias_spans
 
 REFUSAL_MESSAGE = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không thể trả lời chính xác."
 RELATED_NOTE = "Dưới đây là một số đoạn có thể liên quan để bạn tham khảo."
@@ -304,7 +304,7 @@ def after_composition(info: QuestionInfo, comp, min_focus: float = MIN_FOCUS_COV
 
 
 # A compared province answers when its best passage scores at least this share of the best
-# province's (the share assistant.extractive uses to keep a passage next to the best one).
+# province's (the share assistant.answering.extractive uses to keep a passage next to the best one).
 COMPARE_RELATIVE = 0.6
 
 

@@ -31,7 +31,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.service import (
+from assistant.interfaces.service import (
     AssistantRuntime,
     ServiceError,
     check_admin_key,
@@ -607,14 +607,14 @@ def create_app(settings: Settings | None = None, answerer=None, *, web: bool = T
         return {"status": "ready", "documents": len(docs), "chunks": sum(d["chunk_count"] for d in docs)}
 
     if web:
-        from assistant.web import mount_web
+        from assistant.interfaces.web import mount_web
 
         app = mount_web(app, rt)
     return app
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory assistant.api:app_from_env`` (settings from HTX_* variables)."""
+    """Factory for ``uvicorn --factory assistant.interfaces.api:app_from_env`` (settings from HTX_* variables)."""
     from assistant.settings import apply_thread_settings
 
     settings = Settings.from_env()

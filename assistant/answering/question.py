@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from ingest.normalize import fold
 from ingest.vocab import AGENCIES, PROVINCES, find_agencies, find_provinces
 
-from assistant.passages import syllables
+from assistant.answering.passages import syllables
 
 # Question words, politeness, function words (Vietnamese and the English a user may mix in):
 # never focus terms.
@@ -21,7 +21,7 @@ STOP = set(
     what which who whom when where how many much must should does did of for and is are with about please answer
     """.split()
 )
-# Domain words (after contraction, see assistant.passages.score_tokens) so common in this
+# Domain words (after contraction, see assistant.answering.passages.score_tokens) so common in this
 # corpus that they carry no focus.
 GENERIC = set(
     """
@@ -176,7 +176,7 @@ def _subject_span(folded: str) -> str:
 
 
 def analyse_question(text: str, provinces: tuple[str, ...] | None = None, agencies: tuple[str, ...] | None = None) -> QuestionInfo:
-    from assistant.passages import numbers_in, score_tokens
+    from assistant.answering.passages import numbers_in, score_tokens
 
     folded = " ".join(syllables(text))
     raw_fold = fold(text)
@@ -320,7 +320,7 @@ def topic_info(info: QuestionInfo) -> QuestionInfo:
     must be about ("vay vốn" in "HTX muốn vay vốn thì hỏi ai?")."""
     from dataclasses import replace
 
-    from assistant.passages import score_tokens
+    from assistant.answering.passages import score_tokens
 
     folded = " ".join(syllables(info.text))
     asked = set(score_tokens(" ".join(m.group(0) for m in WHO_PHRASE.finditer(folded))))

@@ -128,7 +128,7 @@ class CorpusView:
     def _build(self, sig: tuple) -> CorpusSnapshot:
         docs = {d.meta.doc_id: d.meta for d in self.store.documents()}
         chunks = sorted(self.store.chunks(), key=lambda c: (c.doc_id, c.order))
-        from assistant.passages import score_tokens
+        from assistant.answering.passages import score_tokens
 
         df: Counter = Counter()
         raw: set[str] = set()

@@ -1,0 +1,1 @@
+"""The answering stages: understand, retrieve, select, decide, compose, generate and verify."""
