@@ -1,91 +1,102 @@
-"""The answering chain: a LangChain Runnable pipeline
+"""The answering pipeline: a LangChain Runnable of typed stages
 
-    resolve follow-up -> retrieve (store.search) -> refuse or compose (extractive) -> generate (LLM, optional)
+    understand -> retrieve -> select -> decide + compose -> generate and verify (LLM, optional)
 
-``AnswerService.runnable`` is that pipeline (RunnableLambda steps); ``ask`` invokes it and
-``stream`` runs the same steps, then streams the answer text. Every answer is composed from
-the documents first (extractive); when an LLM is configured its reply is verified against the
-passages it was given, and any failure (timeout, error, a check) falls back to the extractive
-answer with ``mode == "extractive_fallback"`` and ``metadata["fallback_reason"]``.
+Each stage is a module with its own typed input and output (``understand.Query``,
+``select.Search`` / ``select.Candidate``, ``decide.Decision``, ``compose.Composed``,
+``types.Answer``); this module only wires them. ``AnswerService.runnable`` is the pipeline,
+``ask`` invokes it, ``stream`` runs it and streams the answer text, ``search`` is retrieval
+alone (no answer layer). Every answer is composed from the documents first (extractive); when
+an LLM is configured, its reply is verified against the passages it was given and any failure
+falls back to the extractive answer (``mode == "extractive_fallback"``).
+
+State: the service holds the store, the settings, the fitted weights and a cache of corpus
+statistics keyed by index version; everything about one question lives in a ``_Run`` object
+created for that question, so concurrent requests share nothing mutable.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 from langchain_core.runnables import RunnableLambda
 
-from index.types import Hit, QueryAnalysis, SearchFilters
-from ingest.normalize import fold
+from index.types import Hit, SearchFilters
 
-from assistant.answering import refusal
+from assistant.answering import compose as composer
 from assistant.answering.corpus import CorpusSnapshot, CorpusView
-from assistant.answering.extractive import (Composition, compose_agency, compose_topic, compose_who, keep_provinces,
-                                  related_citations, render)
-from assistant.answering.followup import Resolved, resolve
-from assistant.answering.question import QuestionInfo, analyse_question, only_dates
-from assistant.answering.safety import Sanitized, sanitize
+from assistant.answering.decide import Decision, decide, intent_caveats
+from assistant.answering.select import TOP_SCOPED, Candidate, Search, Selector
+from assistant.answering.types import Answer, Turn
+from assistant.answering.understand import Query, Understander
+from assistant.answering.weights import Weights, load_weights
 from assistant.settings import Settings
-from assistant.answering.types import Answer, Citation, Turn
 
 log = logging.getLogger("htx.chain")
 
-RETRIEVE_K_MIN = 10  # candidate chunks for topic answers (Settings.top_k if larger)
+RETRIEVE_K = 10  # chunks of the main search (Settings.top_k if larger)
+MAX_SCOPES = 8  # per-province searches for one question at most
 RELATED_K = 3
-PER_PROVINCE_K = 5  # extra candidates per province for comparisons
-# "sở này", "cơ quan đó": the follow-up is about the agency of the previous question.
-_AGENCY_DEIXIS = re.compile(r"\b(?:so|co quan|don vi|nganh|ban|hoi|bo phan|phong|lien minh|ngan hang|quy) (?:nay|do|ay|tren)\b")
-# Agencies that are rarely what a question asks about when another one is named too
-# ("UBND tỉnh giao Sở Công Thương những gì?" asks about Sở Công Thương).
-_BACKGROUND_AGENCIES = ("Ủy ban nhân dân tỉnh", "Các sở, ban, ngành", "Hội đồng nhân dân các cấp")
 
 
 @dataclass
 class _Run:
-    """State handed from one step of the pipeline to the next."""
+    """Everything about one question, handed from stage to stage."""
 
     question: str
     history: list[Turn] | None
     filters: SearchFilters | None
+    full: bool = False
     t0: float = field(default_factory=time.perf_counter)
     timings: dict[str, float] = field(default_factory=dict)
-    sanitized: Sanitized | None = None
-    resolved: Resolved | None = None
-    analysis: QueryAnalysis | None = None
-    info: QuestionInfo | None = None
+    query: Query | None = None
     snap: CorpusSnapshot | None = None
-    hits: list[Hit] = field(default_factory=list)
     scope: tuple[str, ...] = ()
     missing_provinces: list[str] = field(default_factory=list)
-    compare_over: list[str] = field(default_factory=list)  # provinces a comparison is answered for
-    search_question: str = ""  # the text searched (the question plus context provinces)
-    silent_provinces: list[str] = field(default_factory=list)  # compared provinces with no evidence
+    missing_documents: list[str] = field(default_factory=list)
+    named_docs: tuple[str, ...] = ()
     per_province: bool = False
-    decision: refusal.Decision | None = None
-    comp: Composition | None = None
+    searches: list[Search] = field(default_factory=list)
+    cands: list[Candidate] = field(default_factory=list)
+    decision: Decision | None = None
     answer: Answer | None = None
+    weights: Weights | None = None  # set by evaluation to compose with other fitted weights
 
     def lap(self, name: str, since: float) -> float:
         now = time.perf_counter()
         self.timings[name] = self.timings.get(name, 0.0) + (now - since) * 1000.0
         return now
 
+    @property
+    def hits(self) -> list[Hit]:
+        seen, out = set(), []
+        for s in self.searches:
+            for h in s.hits:
+                if h.chunk.chunk_id not in seen:
+                    seen.add(h.chunk.chunk_id)
+                    out.append(h)
+        return out
 
-def _order_agencies(agencies: tuple[str, ...]) -> tuple[str, ...]:
-    specific = [a for a in agencies if a not in _BACKGROUND_AGENCIES]
-    return tuple(specific + [a for a in agencies if a in _BACKGROUND_AGENCIES])
+
+def _related_provinces(name: str) -> tuple[str, ...]:
+    """The province, what it merged into in 2025 and what merged into it (ingest.vocab)."""
+    from ingest import vocab
+
+    fn = getattr(vocab, "related_provinces", None)
+    return tuple(fn(name)) if fn else (name,)
 
 
 class AnswerService:
-    def __init__(self, store, settings: Settings):
+    def __init__(self, store, settings: Settings, weights=None):
         self.store = store
         self.settings = settings
         self.corpus = CorpusView(store)
-        self._warned_threshold = False
+        self.weights = weights or load_weights(getattr(settings, "weights_path", None))
+        self.understander = Understander(store.analyze)
+        self.selector = Selector(self.weights)
         self.llm = None
         self.generator = None
         if settings.llm_enabled:
@@ -94,28 +105,27 @@ class AnswerService:
 
             self.llm = LLMClient(settings)
             self.generator = Generator(self.llm, settings, store.get_chunk)
-        self.runnable = (
-            RunnableLambda(self._step_resolve, name="resolve_followup")
-            | RunnableLambda(self._step_retrieve, name="retrieve")
-            | RunnableLambda(self._step_compose, name="refuse_or_compose")
-            | RunnableLambda(self._step_generate, name="generate")
-        )
         self._prepare = (
-            RunnableLambda(self._step_resolve, name="resolve_followup")
+            RunnableLambda(self._step_understand, name="understand")
             | RunnableLambda(self._step_retrieve, name="retrieve")
-            | RunnableLambda(self._step_compose, name="refuse_or_compose")
+            | RunnableLambda(self._step_select, name="select")
+            | RunnableLambda(self._step_compose, name="decide_and_compose")
         )
+        self.runnable = self._prepare | RunnableLambda(self._step_generate, name="generate")
 
     # --- public API ------------------------------------------------------------------------
 
-    def ask(self, question: str, history: list[Turn] | None = None, filters: SearchFilters | None = None) -> Answer:
-        run: _Run = self.runnable.invoke({"question": question, "history": history, "filters": filters})
+    def ask(self, question: str, history: list[Turn] | None = None, filters: SearchFilters | None = None,
+            full: bool = False) -> Answer:
+        run: _Run = self.runnable.invoke({"question": question, "history": history, "filters": filters, "full": full})
         return run.answer
 
-    def stream(self, question: str, history: list[Turn] | None = None, filters: SearchFilters | None = None) -> Iterator[dict[str, Any]]:
-        run: _Run = self._prepare.invoke({"question": question, "history": history, "filters": filters})
+    def stream(self, question: str, history: list[Turn] | None = None, filters: SearchFilters | None = None,
+               full: bool = False) -> Iterator[dict[str, Any]]:
+        run: _Run = self._prepare.invoke({"question": question, "history": history, "filters": filters, "full": full})
         if self.generator is not None and not run.answer.refused:
-            run.answer = yield from self.generator.stream(run.answer, run.hits, run.timings)
+            run.answer = yield from self.generator.stream(self._llm_view(run), run.hits, run.timings)
+            run.answer.question = run.query.text
         else:
             for piece in _pieces(run.answer.answer):
                 yield {"event": "delta", "text": piece}
@@ -123,199 +133,187 @@ class AnswerService:
         run.answer.timings_ms = dict(run.timings)
         yield {"event": "answer", "data": run.answer.to_json()}
 
-    # --- steps ------------------------------------------------------------------------------
+    def search(self, question: str, k: int = 5, filters: SearchFilters | None = None) -> list[Hit]:
+        """Retrieval alone: the passages, no answer layer."""
+        return self.store.search(question, k=k, filters=filters)
 
-    def _step_resolve(self, inp: dict[str, Any]) -> _Run:
-        run = _Run(question=str(inp.get("question") or "").strip(), history=inp.get("history"), filters=inp.get("filters"))
+    def understand(self, question: str, history: list[Turn] | None = None) -> Query:
+        return self.understander.understand(question, history)
+
+    def prepare(self, question: str, history: list[Turn] | None = None, filters: SearchFilters | None = None,
+                full: bool = False) -> _Run:
+        """Understand, retrieve and select, without deciding (evaluation and fitting reuse the
+        candidates with other weights through :meth:`finish`)."""
+        run = self._step_understand({"question": question, "history": history, "filters": filters, "full": full})
+        return self._step_select(self._step_retrieve(run))
+
+    def finish(self, run: _Run, weights: Weights) -> Answer:
+        """Decide and compose a prepared run with ``weights`` (candidates re-scored)."""
+        from assistant.answering.select import rescore
+
+        run = replace(run, weights=weights, cands=rescore(run.cands, weights), timings=dict(run.timings))
+        return self._step_compose(run).answer
+
+    # --- stages -----------------------------------------------------------------------------
+
+    def _step_understand(self, inp: dict[str, Any]) -> _Run:
+        run = _Run(question=str(inp.get("question") or "").strip(), history=inp.get("history"),
+                   filters=inp.get("filters"), full=bool(inp.get("full")))
         t = time.perf_counter()
-        run.sanitized = sanitize(run.question)
         condenser = self.llm.condense if (self.llm is not None and run.history) else None
-        history = [Turn(t_.role, sanitize(t_.content).question or t_.content) for t_ in (run.history or [])]
-        run.resolved = resolve(run.sanitized.question, history, condenser) if run.sanitized.question else Resolved("", run.question, "")
-        run.lap("resolve", t)
+        run.query = self.understander.understand(run.question, run.history, condenser)
+        run.lap("understand", t)
         return run
 
     def _step_retrieve(self, run: _Run) -> _Run:
         t = time.perf_counter()
-        run.snap = self.corpus.snapshot()
-        question = run.resolved.question
-        if not run.question:
-            run.decision = refusal.Decision(True, "empty_question", refusal.EMPTY_MESSAGE)
+        run.snap = snap = self.corpus.snapshot()
+        q = run.query
+        if not q.typed:
             run.lap("retrieve", t)
             return run
-        if not question:
-            run.decision = refusal.Decision(True, "instructions_only", refusal.message_for("instructions_only"))
-            run.lap("retrieve", t)
-            return run
-        if run.sanitized.context_provinces:
-            question = f"{question} ({', '.join(run.sanitized.context_provinces)})"
-        analysis = self.store.analyze(question)
-        run.analysis = analysis
-        run.search_question = question
-        text = analysis.restored or analysis.normalized or question
-        base = analyse_question(text, provinces=tuple(analysis.provinces), agencies=_order_agencies(tuple(analysis.agencies)))
-        intent_src = run.resolved.intent_text
-        if intent_src and intent_src != run.resolved.question:
-            # A follow-up with its own wording ("Thời hạn là khi nào?"): the intent and the agency
-            # asked about are the new question's; the earlier question only adds context words.
-            ia = self.store.analyze(intent_src)
-            intent = analyse_question(ia.restored or intent_src, agencies=_order_agencies(tuple(ia.agencies)))
-            agencies = intent.agencies or (base.agencies if _AGENCY_DEIXIS.search(fold(intent_src)) else ())
-            base = replace(base, duty=intent.duty, numeric=intent.numeric, deadline=intent.deadline, lead=intent.lead,
-                           docnum=intent.docnum, compare=intent.compare or base.compare, agencies=agencies,
-                           subject=intent.subject, subject_seq=intent.subject_seq)
-        if run.sanitized.injection and base.numbers:
-            # "X là 50, đúng không?": answer with the document's figure ("... năm 2025?": its date).
-            base = replace(base, deadline=True) if only_dates(base.text) else replace(base, numeric=True)
-        run.info = base
-        corpus_provinces = run.snap.provinces
-        have, missing = refusal.split_provinces(base.provinces, corpus_provinces)
-        run.missing_provinces = missing
         caller = run.filters or SearchFilters()
-        scope = tuple(dict.fromkeys([*caller.provinces, *have])) if (caller.provinces or have) else ()
-        if caller.provinces and have:
-            scope = tuple(p for p in have if p in caller.provinces) or tuple(caller.provinces)
-        run.scope = scope
-        run.decision = refusal.before_retrieval(base, text, run.snap, original=question)
-        if run.decision.refuse:
-            # Nearest passages anywhere, offered as "có thể liên quan".
-            filters = SearchFilters(doc_ids=caller.doc_ids) if caller.doc_ids else None
-        else:
-            filters = SearchFilters(provinces=scope, doc_ids=caller.doc_ids, agencies=caller.agencies)
-            filters = None if filters.is_empty() else filters
-        k = max(self.settings.top_k, RETRIEVE_K_MIN)
-        run.hits = self.store.search(question, k=k, filters=filters, analysis=analysis)
-        # A comparison gets the best passages of each province, not only of the best one.
-        compare_over = list(have) if len(have) >= 2 else (corpus_provinces if base.compare and not have else [])
+        have, missing = [], []
+        loaded = set(snap.provinces)
+        for p in q.provinces:
+            related = [r for r in _related_provinces(p) if r in loaded]
+            (have.extend(related) if related else missing.append(p))
+        run.missing_provinces = missing
+        scope = tuple(dict.fromkeys(have))
         if caller.provinces:
-            compare_over = [p for p in compare_over if p in caller.provinces]
-        run.compare_over = list(compare_over) if len(compare_over) >= 2 else []
-        if run.compare_over and not run.decision.refuse and not base.agency_listing:
-            self._search_per_province(run, question)
+            scope = tuple(p for p in scope if p in caller.provinces) or tuple(caller.provinces)
+        run.scope = scope
+        filters = SearchFilters(provinces=scope, doc_ids=caller.doc_ids, agencies=caller.agencies)
+        filters = None if filters.is_empty() else filters
+        if missing and not scope and snap.national:
+            # A province with no document of its own: the national documents may answer.
+            filters = SearchFilters(provinces=tuple(missing), doc_ids=caller.doc_ids)
+        k = max(self.settings.top_k, RETRIEVE_K)
+        main = self.store.search(q.text, k=k, filters=filters, analysis=q.analysis)
+        run.searches = [Search("main", tuple(main))]
+        self._search_documents(run, filters)
+        self._search_per_province(run, main, caller)
         run.lap("retrieve", t)
         return run
 
-    def _search_per_province(self, run: _Run, question: str) -> None:
-        """Add the best passages of each compared province (a search filtered to it)."""
-        caller = run.filters or SearchFilters()
-        run.per_province = True
-        seen = {h.chunk.chunk_id for h in run.hits}
-        for p in run.compare_over:
-            pf = SearchFilters(provinces=(p,), doc_ids=caller.doc_ids, agencies=caller.agencies)
-            for h in self.store.search(question, k=PER_PROVINCE_K, filters=pf, analysis=run.analysis):
-                if h.chunk.chunk_id not in seen:
-                    seen.add(h.chunk.chunk_id)
-                    run.hits.append(h)
+    def _search_documents(self, run: _Run, filters: SearchFilters | None) -> None:
+        """A document named in the question: its best passages join the candidates; a named
+        document number that no loaded document has is reported."""
+        q, snap = run.query, run.snap
+        match = getattr(self.store.retriever, "match_documents", None)
+        named: tuple[str, ...] = ()
+        if match is not None and q.analysis is not None:
+            try:
+                named = tuple(match(self.store.snapshot, q.analysis))
+            except Exception as e:  # noqa: BLE001 - a failed match only loses a boost
+                log.warning("document matching failed: %s", e)
+        if not named and q.documents:
+            named = _match_by_number(q.documents, snap)
+        run.named_docs = named
+        numbers = [d for d in q.documents if "/" in d]
+        run.missing_documents = [d for d in numbers if not _number_loaded(d, snap)]
+        if named:
+            base = filters or SearchFilters()
+            f = SearchFilters(provinces=base.provinces, doc_ids=named, agencies=base.agencies)
+            hits = self.store.search(q.text, k=TOP_SCOPED, filters=f, analysis=q.analysis)
+            run.searches.append(Search("document", tuple(hits), TOP_SCOPED))
 
-    def _compose_topic(self, run: _Run) -> refusal.Decision:
-        """Compose from the retrieved passages; a comparison keeps the provinces whose documents
-        answer and names the others, and is refused only when none answers."""
-        info, caller = run.info, run.filters or SearchFilters()
-        top = max((h.dense_score for h in run.hits), default=None)
-        decision = refusal.after_retrieval(top, self._threshold())
-        if decision.refuse:
-            return decision
-        who = None
-        if info.who:
-            # "Vay vốn thì hỏi ai?": the agencies whose passages are about the topic, per province.
-            who = compose_who(info, run.snap, scope=run.scope, doc_ids=tuple(caller.doc_ids))
-            if who.empty or refusal.after_composition(info, who).refuse:
-                who = None
-        run.comp = compose_topic(info, run.hits, run.snap, per_province=run.per_province,
-                                 scope=run.scope, doc_ids=tuple(caller.doc_ids))
-        if who is not None and (run.comp.empty or who.focus_coverage >= run.comp.focus_coverage):
-            # The agency passages cover the question at least as well as the best retrieved
-            # passage ("who pays for X?" is answered by a funding sentence, not by X's organiser).
-            run.comp = who
-            return refusal.ok()
-        if run.per_province and run.compare_over and not run.comp.empty:
-            answered, silent = refusal.split_compared(info, run.comp, run.compare_over)
-            if not answered:
-                return refusal.Decision(True, "weak_evidence", refusal.REFUSAL_MESSAGE,
-                                        {"provinces_without_evidence": silent})
-            run.comp = keep_provinces(run.comp, answered)
-            run.silent_provinces = silent
-            if silent:
-                where = f"tỉnh {silent[0]}" if len(silent) == 1 else f"các tỉnh {', '.join(silent)}"
-                run.comp.notes.append(f"Không tìm thấy nội dung này trong văn bản của {where}.")
-        return refusal.after_composition(info, run.comp)
+    def _search_per_province(self, run: _Run, main: list[Hit], caller: SearchFilters) -> None:
+        """Keep provinces apart: one small search per province when the question compares
+        provinces or asks about an agency that has passages in several of them."""
+        q, snap = run.query, run.snap
+        if caller.doc_ids:
+            return
+        if len(run.scope) >= 2:
+            provinces = list(run.scope)
+        elif run.scope or len(snap.provinces) < 2:
+            return
+        elif q.per_province:
+            provinces = list(snap.provinces)
+        elif q.agencies:
+            provinces = [p for p in snap.agency_provinces.get(q.agencies[0], ()) if p]
+        else:
+            return
+        if len(provinces) < 2:
+            return
+        run.per_province = True
+        rank = {h.chunk.province: i for i, h in reversed(list(enumerate(main)))}
+        provinces.sort(key=lambda p: rank.get(p, len(main)))
+        for p in provinces[:MAX_SCOPES]:
+            # The province's own documents (a province filter also admits merged provinces and
+            # national documents; here each province is compared as itself).
+            f = SearchFilters(provinces=(p,), agencies=caller.agencies)
+            hits = [h for h in self.store.search(q.text, k=3 * TOP_SCOPED, filters=f, analysis=q.analysis)
+                    if h.chunk.province == p][:TOP_SCOPED]
+            run.searches.append(Search(f"province:{p}", tuple(hits), TOP_SCOPED))
+
+    def _step_select(self, run: _Run) -> _Run:
+        t = time.perf_counter()
+        if run.query.typed and run.searches:
+            run.cands = self.selector.candidates(run.query, run.searches, run.snap)
+        run.lap("select", t)
+        return run
 
     def _step_compose(self, run: _Run) -> _Run:
         t = time.perf_counter()
-        info, snap = run.info, run.snap
-        decision = run.decision
-        if not decision.refuse:
-            caller = run.filters or SearchFilters()
-            if info.agency_listing:
-                run.comp = compose_agency(info, snap, run.scope, tuple(caller.doc_ids))
-                decision = refusal.after_composition(info, run.comp)
-                if decision.refuse and run.compare_over and info.focus:
-                    # "Khánh Hòa và Lâm Đồng khác nhau thế nào về việc thành lập Quỹ ...?": the
-                    # agency is what is compared, not who acts; compare the topic per province.
-                    run.comp = None
-                    self._search_per_province(run, run.search_question)
-                    decision = self._compose_topic(run)
-            else:
-                decision = self._compose_topic(run)
-            if decision.refuse and decision.reason == "no_duties":
-                listed = [a for a in info.listed_agencies if a in info.agencies] or list(info.agencies[:1])
-                decision.message = refusal.message_for("no_duties", agency=", ".join(listed))
-        run.decision = decision
+        q, snap = run.query, run.snap
+        weights = run.weights or self.weights
+        top_dense = max((h.dense_score for h in (run.searches[0].hits if run.searches else ())), default=0.0)
+        run.decision = d = decide(q, run.cands, top_dense, snap, weights, run.missing_provinces,
+                                  run.missing_documents)
         metadata: dict[str, Any] = {
             "provinces": list(run.scope),
-            "agencies": list(info.agencies) if info else [],
-            "intent": _intent(info),
-            "followup": bool(run.resolved and run.resolved.is_followup),
+            "agencies": list(q.agencies),
+            "documents": list(run.named_docs),
+            "intent": list(q.intents),
+            "followup": q.followup,
+            "decision": {"action": d.action, "p": round(d.p, 4)},
         }
-        if run.resolved and run.resolved.is_followup:
-            metadata["followup_source"] = run.resolved.source
-        if run.sanitized and run.sanitized.injection:
-            metadata["ignored_instructions"] = list(run.sanitized.removed)
+        if q.followup:
+            metadata["followup_source"] = q.source
+            metadata["carried"] = {k: list(v) for k, v in q.carried.items()}
         if run.missing_provinces:
-            metadata["provinces_not_in_corpus"] = run.missing_provinces
-        if run.per_province and run.compare_over:
-            metadata["compared_provinces"] = list(run.compare_over)
-            if run.silent_provinces:
-                metadata["provinces_without_evidence"] = list(run.silent_provinces)
-        question = run.resolved.question if run.resolved and run.resolved.question else run.question
-        if decision.refuse:
-            related = related_citations(run.hits, RELATED_K)
-            msg = decision.message or refusal.REFUSAL_MESSAGE
-            if decision.reason not in ("instructions_only", "empty_question") and related and refusal.RELATED_NOTE not in msg:
-                msg = f"{msg} {refusal.RELATED_NOTE}"
-            if decision.reason in ("instructions_only", "empty_question"):
-                related = []
-            metadata.update({"refusal_reason": decision.reason, **decision.details})
-            run.answer = Answer(answer=msg, citations=[], refused=True, mode="extractive", related=related,
-                                question=question, metadata=metadata)
+            metadata["provinces_not_in_corpus"] = list(run.missing_provinces)
+        if run.missing_documents:
+            metadata["documents_not_loaded"] = list(run.missing_documents)
+        merged = _merged_note(q.provinces, run.scope)
+        question = q.text or run.question
+        if d.refuse:
+            related = composer.related(run.cands, snap, RELATED_K) if d.reason != "empty_question" else []
+            metadata.update({"refusal_reason": d.reason, "more": 0})
+            run.answer = Answer(answer=composer.refusal_text(d, bool(related)), citations=[], refused=True,
+                                mode="extractive", related=related, question=question, metadata=metadata)
         else:
-            text, citations = render(run.comp, info, snap)
-            if run.missing_provinces:
-                text += "\n\n" + (f"Kho văn bản hiện không có văn bản nào của {', '.join(run.missing_provinces)}.")
-            metadata["answer_mode"] = run.comp.mode
-            run.answer = Answer(answer=text, citations=citations, refused=False, mode="extractive", question=question,
-                                metadata=metadata)
+            notes = [merged] if merged else []
+            out = composer.compose(q, run.cands, snap, d, weights.keep_ratio, run.per_province, run.full,
+                                   extra_notes=notes)
+            out_notes = intent_caveats(q, out.shown)
+            text = out.text + ("\n\n" + "\n".join(out_notes) if out_notes else "")
+            metadata.update({"more": out.more, "groups": out.groups, "answer_mode": "extractive"})
+            if run.per_province:
+                metadata["compared_provinces"] = sorted({c.province for c in out.citations if c.province})
+            run.answer = Answer(answer=text, citations=out.citations, refused=False, mode="extractive",
+                                question=question, metadata=metadata)
         run.lap("compose", t)
         run.answer.timings_ms = dict(run.timings)
         return run
 
+    def _llm_view(self, run: _Run) -> Answer:
+        """The answer as the LLM step sees it: the question with instructions aimed at the
+        assistant cut off (only this path needs that), the factual question kept."""
+        from assistant.answering.safety import sanitize
+
+        s = sanitize(run.query.text)
+        return replace(run.answer, question=s.question or run.query.text, metadata=dict(run.answer.metadata))
+
     def _step_generate(self, run: _Run) -> _Run:
         if self.generator is not None and not run.answer.refused:
-            run.answer = self.generator.generate(run.answer, run.hits, run.timings)
+            run.answer = self.generator.generate(self._llm_view(run), run.hits, run.timings)
+            run.answer.question = run.query.text
         run.timings["total"] = (time.perf_counter() - run.t0) * 1000.0
         run.answer.timings_ms = dict(run.timings)
         return run
 
-    def _threshold(self) -> float:
-        """The similarity threshold, when it was calibrated for the embedder in use."""
-        name = str(getattr(getattr(self.store, "embedder", None), "name", ""))
-        if name.startswith(refusal.CALIBRATED_EMBEDDER):
-            return self.settings.refusal_threshold
-        if not self._warned_threshold:
-            log.warning("refusal threshold calibrated for %s, not %s: similarity check disabled",
-                        refusal.CALIBRATED_EMBEDDER, name or "this embedder")
-            self._warned_threshold = True
-        return 0.0
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -325,9 +323,47 @@ def _pieces(text: str) -> list[str]:
     return [ln + ("\n" if i < len(lines) - 1 else "") for i, ln in enumerate(lines)]
 
 
-def _intent(info: QuestionInfo | None) -> list[str]:
-    if info is None:
-        return []
-    flags = [("agency_listing", info.agency_listing), ("numeric", info.numeric), ("deadline", info.deadline),
-             ("lead", info.lead), ("compare", info.compare), ("duty", info.duty)]
-    return [name for name, on in flags if on]
+def _number_key(ref: str) -> str:
+    from ingest.normalize import fold
+
+    return fold(ref).replace(" ", "").lower()
+
+
+def _number_loaded(ref: str, snap: CorpusSnapshot) -> bool:
+    key = _number_key(ref)
+    for meta in snap.docs.values():
+        for field_ in (meta.number, meta.title, meta.short_title):
+            if field_ and key in _number_key(field_):
+                return True
+    return False
+
+
+def _match_by_number(refs: tuple[str, ...], snap: CorpusSnapshot) -> tuple[str, ...]:
+    out = []
+    for ref in refs:
+        if "/" not in ref:
+            continue
+        key = _number_key(ref)
+        out.extend(d for d, m in snap.docs.items() if m.number and key in _number_key(m.number))
+    return tuple(dict.fromkeys(out))
+
+
+def _merged_note(named: tuple[str, ...], scope: tuple[str, ...]) -> str:
+    """A question about a merged province also finds documents issued under the old names
+    (or, for an old name, under the province it became part of), and says so."""
+    from ingest import vocab
+
+    into = getattr(vocab, "merged_into", lambda _p: None)
+    notes = []
+    for p in named:
+        related = set(_related_provinces(p))
+        others = [s for s in scope if s not in named and s in related]
+        if not others:
+            continue
+        new = into(p)
+        if new and new in others:
+            notes.append(f"Từ năm 2025, {p} thuộc {new}; văn bản của {new} cũng được dùng.")
+        else:
+            notes.append(f"Từ năm 2025, {p} gồm cả {', '.join(others)} trước đây; "
+                         f"văn bản ban hành dưới tên cũ cũng được dùng.")
+    return " ".join(notes)

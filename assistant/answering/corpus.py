@@ -1,9 +1,13 @@
-"""A cached view of what is indexed: chunks, document metadata, provinces and term statistics.
+"""What the answering stages need to know about the index, built once per index version.
 
-The answerer needs to know which provinces the documents cover (to refuse questions about
-others), every chunk that assigns duties to an agency (to answer "what must X do?" for all
-provinces, not just the top hits), and how rare each word is (to weigh the question's words
-and to notice words no document uses). It is rebuilt when the set of documents changes.
+- term rarity (document frequency of folded content terms, abbreviations expanded), to weigh
+  the question's words;
+- each document's chunks in order, to find a retrieved chunk's structural neighbours (same
+  article or section) without scanning the corpus;
+- which provinces each agency has passages in, and the document metadata.
+
+Building it reads every chunk once; answering a question afterwards reads only the chunks
+retrieval returned and their neighbours, so answer time does not grow with the corpus.
 """
 
 from __future__ import annotations
@@ -12,140 +16,127 @@ import logging
 import math
 import re
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from ingest.normalize import fold
+from index.text import STOPWORDS_FOLDED, expand_abbreviations, fast_fold
 from ingest.types import Chunk, DocumentMeta
 
 log = logging.getLogger("htx.corpus")
 
-_LINE_WORDS = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _bigrams(text: str) -> set[str]:
-    out: set[str] = set()
-    for piece in re.split(r"[\n.;:,()\"“”|!?]", fold(text)):
-        words = _LINE_WORDS.findall(piece)
-        out.update(f"{a} {b}" for a, b in zip(words, words[1:]))
-    return out
+def term_seq(text: str) -> list[str]:
+    """Folded content terms of ``text`` in order (abbreviations expanded, stop words and
+    one-digit numbers dropped): the vocabulary of the answer layer's scoring."""
+    folded = _WORD.findall(fast_fold(expand_abbreviations(text)))
+    return [t for t in folded if t not in STOPWORDS_FOLDED and (not t.isdigit() or len(t) >= 2)]
 
 
-@dataclass
+@dataclass(frozen=True)
 class CorpusSnapshot:
-    signature: tuple
-    chunks: list[Chunk] = field(default_factory=list)
-    docs: dict[str, DocumentMeta] = field(default_factory=dict)
-    df: Counter = field(default_factory=Counter)  # scoring token (passages.score_tokens) -> chunks containing it
-    raw: set[str] = field(default_factory=set)  # folded syllables used anywhere
-    bigrams: set[str] = field(default_factory=set)  # adjacent folded syllable pairs used anywhere
-    token_texts: list[str] = field(default_factory=list)  # " tok tok ... " per chunk, for phrase look-ups
-    folded_texts: list[str] = field(default_factory=list)  # folded context text per chunk, for name look-ups
+    version: tuple
+    docs: dict[str, DocumentMeta]
+    n: int
+    df: Counter
+    by_doc: dict[str, tuple[Chunk, ...]]  # doc_id -> chunks in document order
+    position: dict[str, int]  # chunk_id -> index in by_doc[doc_id]
+    agency_provinces: dict[str, tuple[str, ...]]  # agency -> provinces whose chunks name it
+    provinces: tuple[str, ...] = ()  # provinces that have documents
+    national: bool = False  # a national document (no province) is loaded
+    pairs: frozenset = frozenset()  # adjacent content-term pairs used anywhere
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    @property
-    def n(self) -> int:
-        return max(1, len(self.chunks))
-
-    @property
-    def provinces(self) -> list[str]:
-        seen: list[str] = []
-        for meta in self.docs.values():
-            if meta.province and meta.province not in seen:
-                seen.append(meta.province)
-        for c in self.chunks:
-            if c.province and c.province not in seen:
-                seen.append(c.province)
-        return seen
+    def cached(self, key, build):
+        """A value derived from this index version (per-chunk unit features), built once."""
+        value = self._cache.get(key)
+        if value is None:
+            value = build()
+            with self._lock:
+                if len(self._cache) > 50000:
+                    self._cache.clear()
+                self._cache[key] = value
+        return value
 
     def idf(self, term: str) -> float:
         return math.log(1.0 + self.n / (1.0 + self.df.get(term, 0)))
 
-    def has_token(self, term: str) -> bool:
-        """``term`` is a scoring token of some chunk."""
+    def known(self, term: str) -> bool:
         return self.df.get(term, 0) > 0
-
-    def known(self, syllable: str) -> bool:
-        """``syllable`` (folded) occurs somewhere in the indexed text."""
-        return syllable in self.raw
-
-    def known_bigram(self, a: str, b: str) -> bool:
-        return f"{a} {b}" in self.bigrams
-
-    def phrase_idf(self, phrase_tokens: tuple[str, ...]) -> float:
-        """Rarity of a multi-token phrase (computed by a scan, cached per snapshot)."""
-        cache = self.__dict__.setdefault("_phrase_idf", {})
-        if phrase_tokens not in cache:
-            needle = f" {' '.join(phrase_tokens)} "
-            df = sum(1 for text in self.token_texts if needle in text)
-            cache[phrase_tokens] = math.log(1.0 + self.n / (1.0 + df))
-        return cache[phrase_tokens]
-
-    def chunks_with(self, phrase_tokens: list[str], limit: int) -> list[Chunk] | None:
-        """Chunks whose scoring tokens contain the phrase; None when more than ``limit`` do
-        (the phrase is not rare enough to rescue a passage retrieval missed)."""
-        needle = f" {' '.join(phrase_tokens)} "
-        found: list[Chunk] = []
-        for i, text in enumerate(self.token_texts):
-            if needle in text:
-                found.append(self.chunks[i])
-                if len(found) > limit:
-                    return None
-        return found
 
     def doc_title(self, doc_id: str, fallback: str = "") -> str:
         meta = self.docs.get(doc_id)
         return (meta.short_title or meta.title) if meta else fallback
 
+    def neighbours(self, chunk: Chunk, span: int = 2) -> list[Chunk]:
+        """Chunks next to ``chunk`` in its document that belong to the same article or section
+        (their heading paths share everything but the last level)."""
+        seq = self.by_doc.get(chunk.doc_id, ())
+        i = self.position.get(chunk.chunk_id)
+        if i is None:
+            return []
+        parent = tuple(chunk.heading_path[:-1]) if len(chunk.heading_path) > 1 else tuple(chunk.heading_path)
+        out = []
+        for j in range(max(0, i - span), min(len(seq), i + span + 1)):
+            if j == i:
+                continue
+            other = seq[j]
+            if tuple(other.heading_path[: len(parent)]) == parent:
+                out.append(other)
+        return out
+
+
+def build_snapshot(version: tuple, chunks: list[Chunk], docs: dict[str, DocumentMeta]) -> CorpusSnapshot:
+    df: Counter = Counter()
+    by_doc: dict[str, list[Chunk]] = defaultdict(list)
+    agency_prov: dict[str, set[str]] = defaultdict(set)
+    pairs: set[tuple[str, str]] = set()
+    for c in chunks:
+        terms = term_seq(c.context_text())
+        df.update(set(terms))
+        pairs.update(zip(terms, terms[1:]))
+        by_doc[c.doc_id].append(c)
+        for a in c.agencies:
+            agency_prov[a].add(c.province or "")
+    seqs = {d: tuple(sorted(cs, key=lambda c: c.order)) for d, cs in by_doc.items()}
+    position = {c.chunk_id: i for cs in seqs.values() for i, c in enumerate(cs)}
+    provinces = tuple(dict.fromkeys(m.province for m in docs.values() if m.province))
+    national = any(not m.province for m in docs.values())
+    log.info("corpus view rebuilt: %d documents, %d chunks", len(docs), len(chunks))
+    return CorpusSnapshot(version=version, docs=dict(docs), n=max(1, len(chunks)), df=df, by_doc=seqs,
+                          position=position, agency_provinces={a: tuple(sorted(p)) for a, p in agency_prov.items()},
+                          provinces=provinces, national=national, pairs=frozenset(pairs))
+
 
 class CorpusView:
-    """Thread-safe, lazily rebuilt snapshot of the store's contents."""
+    """The current :class:`CorpusSnapshot`, rebuilt (once, under a lock) when the index changes."""
 
     def __init__(self, store):
         self.store = store
         self._lock = threading.Lock()
         self._snap: CorpusSnapshot | None = None
 
-    def _signature(self) -> tuple:
-        snap = getattr(self.store, "snapshot", None)  # IndexStore exposes its immutable snapshot
+    def _version(self):
+        snap = getattr(self.store, "snapshot", None)
         if snap is not None and hasattr(snap, "version"):
-            return ("snapshot", id(snap), snap.version)
+            return ("snapshot", id(snap), snap.version), snap
         docs = self.store.documents()
-        return tuple(sorted((d.meta.doc_id, d.meta.sha256, d.chunk_count) for d in docs))
+        return tuple(sorted((d.meta.doc_id, d.meta.sha256, d.chunk_count) for d in docs)), None
 
     def snapshot(self) -> CorpusSnapshot:
-        sig = self._signature()
-        snap = self._snap
-        if snap is not None and snap.signature == sig:
-            return snap
+        version, snap = self._version()
+        cur = self._snap
+        if cur is not None and cur.version == version:
+            return cur
         with self._lock:
-            snap = self._snap
-            if snap is not None and snap.signature == sig:
-                return snap
-            snap = self._build(sig)
-            self._snap = snap
-            return snap
-
-    def _build(self, sig: tuple) -> CorpusSnapshot:
-        docs = {d.meta.doc_id: d.meta for d in self.store.documents()}
-        chunks = sorted(self.store.chunks(), key=lambda c: (c.doc_id, c.order))
-        from assistant.answering.passages import score_tokens
-
-        df: Counter = Counter()
-        raw: set[str] = set()
-        bigrams: set[str] = set()
-        token_texts: list[str] = []
-        folded_texts: list[str] = []
-        for c in chunks:
-            text = c.context_text()
-            toks = score_tokens(text)
-            token_texts.append(f" {' '.join(toks)} ")
-            folded_texts.append(fold(text))
-            df.update(set(toks))
-            raw.update(_LINE_WORDS.findall(fold(text)))
-            bigrams |= _bigrams(text)
-        for meta in docs.values():
-            bigrams |= _bigrams(meta.title or "")
-            raw.update(_LINE_WORDS.findall(fold(meta.title or "")))
-        log.info("corpus view rebuilt: %d documents, %d chunks", len(docs), len(chunks))
-        return CorpusSnapshot(signature=sig, chunks=chunks, docs=docs, df=df, raw=raw, bigrams=bigrams,
-                              token_texts=token_texts, folded_texts=folded_texts)
+            cur = self._snap
+            if cur is not None and cur.version == version:
+                return cur
+            if snap is not None:
+                chunks, docs = list(snap.chunks), dict(snap.metas)
+            else:
+                chunks, docs = self.store.chunks(), {d.meta.doc_id: d.meta for d in self.store.documents()}
+            self._snap = build_snapshot(version, chunks, docs)
+            return self._snap

@@ -23,6 +23,17 @@ TABLE_LABELS = {
 }
 NO_DEADLINE = "không nêu thời hạn"
 
+# Question words, politeness, function words (Vietnamese and the English a user may mix in):
+# never focus terms.
+STOP = set(
+    """
+    a ai anh biet cac cach cho chua co cua cung da day den deu di do duoc gi giup ha hay hon khi khong
+    kia la len lieu ma mot nao nay neu nhe nhieu nhu nhung o oi phai ra rang rieng roi sao se thi trong va
+    vay ve voi xin thuoc nhat nua ong em cau tom tat liet ke gom con ko nhau khac giong chenh muon
+    what which who whom when where how many much must should does did of for and is are with about please answer
+    """.split()
+)
+
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 # Markers that open a list item: "- ", "+ ", "a) ", "đ) ", "1. ", "2.3. ", "IV. ", "1) ".
 _ITEM_RE = re.compile(r"^(?:[-+•*–]\s+|[a-zđ]\)\s+|\d+(?:\.\d+)*[.)]\s+|[IVXLC]+[.)]\s+)")

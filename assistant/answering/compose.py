@@ -1,0 +1,291 @@
+"""Compose: a one-line lead that answers directly, then points grouped by document (and so by
+province), the most relevant group first, each point ending with its citation [n].
+
+Budget: by default about ``MAX_POINTS`` points and ``MAX_CHARS`` characters; the rest is left
+for "Xem thêm" (web app), ``--full`` (CLI) or ``full: true`` (API), and counted in
+``metadata["more"]``. Sentences of one list item are shown together as one point. When the
+answer must keep provinces apart (the question names several, asks "từng tỉnh", or asks about
+an agency that has passages in several provinces), every province's best passage is placed
+before the second-best of any other, and kept at half the usual cutoff.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ingest.normalize import fold
+
+from assistant.answering.corpus import CorpusSnapshot
+from assistant.answering.decide import RELATED_NOTE, Decision
+from assistant.answering.passages import strip_item_marker, table_row_sentence
+from assistant.answering.select import _QUANTITY, _TIME, Candidate, folded_key
+from assistant.answering.understand import Query
+from assistant.answering.types import Citation
+
+MAX_POINTS = 6
+MAX_CHARS = 1200
+MAX_POINT_CHARS = 420  # a longer point is cut at a word boundary in the default view
+FULL_MAX_POINTS = 40
+MAX_PER_CHUNK = 2
+LEAD_CHARS = 220
+NATIONAL = "Toàn quốc"
+_ARTICLE = re.compile(r"\bĐiều\s+\d+[a-z]?\b")
+
+
+@dataclass
+class Point:
+    text: str  # shown text
+    quote: str  # Citation.text: the unit(s) as in the document
+    cand: Candidate  # the best candidate of the point
+    units: list[Candidate] = field(default_factory=list)
+
+    @property
+    def order(self) -> tuple:
+        u = self.units[0].unit
+        return (u.chunk.order, u.item, u.sent)
+
+
+@dataclass
+class Group:
+    key: str  # doc_id
+    label: str  # "Kế hoạch 12/CT-TTg – Lâm Đồng (2018)" or "Toàn quốc — Luật Hợp tác xã 2023"
+    province: str | None
+    points: list[Point] = field(default_factory=list)
+
+    @property
+    def best(self) -> float:
+        return max((p.cand.p for p in self.points), default=0.0)
+
+
+@dataclass
+class Composed:
+    text: str
+    citations: list[Citation]
+    more: int  # points left out of the default view
+    groups: list[str]  # group labels shown, in order
+    shown: list[Candidate]
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;: ")
+    return cut + " …"
+
+
+def _point_text(units: list[Candidate]) -> str:
+    chunk = units[0].chunk
+    if chunk.kind == "table_row" and chunk.table:
+        return table_row_sentence(chunk)
+    return strip_item_marker(" ".join(c.unit.text for c in units))
+
+
+def _group_label(snap: CorpusSnapshot, cand: Candidate) -> tuple[str, str | None]:
+    chunk = cand.chunk
+    meta = snap.docs.get(chunk.doc_id)
+    title = snap.doc_title(chunk.doc_id, chunk.doc_title)
+    province = meta.province if meta is not None else chunk.province
+    if province is None and meta is not None:
+        return f"{NATIONAL} — {title}", None
+    return title, province
+
+
+DUPLICATE_OVERLAP = 0.8  # two units whose word sets overlap this much (Jaccard) say the same thing
+
+
+def _dedupe(cands: Sequence[Candidate]) -> list[Candidate]:
+    """Drop units that repeat a better one (the same sentence in the body and in an appendix,
+    one containing the other)."""
+    out: list[Candidate] = []
+    seen: list[tuple[str, set[str]]] = []
+    for c in cands:
+        k = folded_key(c.unit.text)
+        words = set(k.split())
+        if not k:
+            continue
+        dup = False
+        for s, sw in seen:
+            if k == s or (len(k) > 20 and len(s) > 20 and (k in s or s in k)):
+                dup = True
+            elif len(words) >= 8 and len(sw) >= 8 and len(words & sw) / len(words | sw) >= DUPLICATE_OVERLAP:
+                dup = True
+            if dup:
+                break
+        if dup:
+            continue
+        seen.append((k, words))
+        out.append(c)
+    return out
+
+
+def _points(kept: Sequence[Candidate]) -> list[Point]:
+    """Merge kept units of the same list item into one point (document order inside)."""
+    by_item: dict[tuple[str, int], list[Candidate]] = {}
+    for c in kept:
+        by_item.setdefault((c.chunk.chunk_id, c.unit.item), []).append(c)
+    points = []
+    for units in by_item.values():
+        units.sort(key=lambda c: c.unit.sent)
+        best = max(units, key=lambda c: c.p)
+        quote = " ".join(c.unit.text for c in units)
+        points.append(Point(_point_text(units), quote, best, units))
+    return points
+
+
+def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, keep_ratio: float,
+                  per_province: bool, full: bool) -> tuple[list[Group], int]:
+    """The groups and points to show, and how many points were left out by the budget."""
+    body = [c for c in cands if c.unit.kind != "heading" or len(c.unit.text.split()) > 8]
+    if not body:
+        return [], 0
+    p_best = body[0].p
+    floor = keep_ratio * p_best
+    per_chunk: dict[str, int] = {}
+    kept: list[Candidate] = []
+    group_best: dict[str, float] = {}
+    for c in _dedupe(body):
+        gkey = c.chunk.doc_id
+        first_of_group = gkey not in group_best
+        ok = c.p >= floor or (per_province and first_of_group and c.p >= 0.5 * floor)
+        if not ok:
+            continue
+        if per_chunk.get(c.chunk.chunk_id, 0) >= MAX_PER_CHUNK and not full:
+            continue
+        per_chunk[c.chunk.chunk_id] = per_chunk.get(c.chunk.chunk_id, 0) + 1
+        group_best.setdefault(gkey, c.p)
+        kept.append(c)
+    points = sorted(_points(kept), key=lambda pt: -pt.cand.p)
+    # Fill the budget: every group's best point first when provinces are kept apart.
+    order: list[Point] = []
+    if per_province:
+        firsts: dict[str, Point] = {}
+        for pt in points:
+            firsts.setdefault(pt.cand.chunk.doc_id, pt)
+        order = list(firsts.values()) + [pt for pt in points if pt not in firsts.values()]
+    else:
+        order = points
+    limit_points = FULL_MAX_POINTS if full else MAX_POINTS
+    shown: list[Point] = []
+    chars = LEAD_CHARS  # the lead line
+    headed: set[str] = set()
+    for pt in order:
+        if len(shown) >= limit_points:
+            break
+        doc = pt.cand.chunk.doc_id
+        length = (len(pt.text) if full else min(len(pt.text), MAX_POINT_CHARS)) + 6
+        if doc not in headed:
+            length += len(_group_label(snap, pt.cand)[0]) + 2
+        if shown and not full and chars + length > MAX_CHARS:
+            continue
+        shown.append(pt)
+        headed.add(doc)
+        chars += length
+    more = len(order) - len(shown)
+    groups: dict[str, Group] = {}
+    for pt in shown:
+        label, province = _group_label(snap, pt.cand)
+        g = groups.setdefault(pt.cand.chunk.doc_id, Group(pt.cand.chunk.doc_id, label, province))
+        g.points.append(pt)
+    ordered = sorted(groups.values(), key=lambda g: -g.best)
+    for g in ordered:
+        g.points.sort(key=lambda pt: pt.order)
+    return ordered, more
+
+
+def _clause(text: str, pattern: re.Pattern[str] | None) -> str:
+    """The clause of ``text`` that holds ``pattern`` (or the first sentence), at most LEAD_CHARS."""
+    pieces = [p.strip() for p in re.split(r"(?<=[.;:])\s+", text) if p.strip()] or [text]
+    piece = pieces[0]
+    if pattern is not None:
+        piece = next((p for p in pieces if pattern.search(p)), piece)
+    piece = strip_item_marker(piece).rstrip(" ;:")
+    if len(piece) > LEAD_CHARS and pattern is not None:
+        m = pattern.search(piece)
+        if m:
+            start = max(0, piece.rfind(" ", 0, max(0, m.start() - 90)) + 1)
+            piece = ("… " if start else "") + piece[start:]
+    return _cut(piece, LEAD_CHARS)
+
+
+def lead_line(query: Query, groups: list[Group], number: dict[int, int]) -> str:
+    """One line that answers directly, citing the best point."""
+    best = max((pt for g in groups for pt in g.points), key=lambda pt: pt.cand.p)
+    n = number[id(best)]
+    label = next(g.label for g in groups if best in g.points)
+    if query.has("duty") and query.agencies and not query.has("figure") and not query.has("deadline"):
+        agency = query.agencies[0]
+        if len(groups) > 1:
+            return f"{agency}: nhiệm vụ nêu trong {len(groups)} văn bản, từng văn bản dưới đây."
+        return f"{agency}: nhiệm vụ theo {label}."
+    pattern = None
+    if query.has("figure"):
+        pattern = _QUANTITY
+    elif query.has("deadline"):
+        pattern = _TIME
+    chunk = best.cand.chunk
+    if query.has("who") and chunk.kind == "table_row" and chunk.table and (chunk.table.get("lead") or "").strip():
+        return f"Cơ quan chủ trì: {chunk.table['lead'].strip()} — {label} [{n}]"
+    text = table_row_sentence(chunk) if chunk.kind == "table_row" and chunk.table else best.quote
+    return f"{_clause(text, pattern)} — {label} [{n}]"
+
+
+def _article(section: str) -> str:
+    m = _ARTICLE.search(section or "")
+    return m.group(0) if m else ""
+
+
+def compose(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, decision: Decision, keep_ratio: float,
+            per_province: bool, full: bool = False, extra_notes: Sequence[str] = ()) -> Composed:
+    groups, more = select_points(query, cands, snap, keep_ratio, per_province, full)
+    if not groups:
+        return Composed("", [], 0, [], [])
+    citations: list[Citation] = []
+    number: dict[int, int] = {}
+    for g in groups:
+        for pt in g.points:
+            chunk = pt.cand.chunk
+            citations.append(Citation(len(citations) + 1, chunk.doc_id, snap.doc_title(chunk.doc_id, chunk.doc_title),
+                                      chunk.province, chunk.section, pt.quote, chunk.chunk_id, chunk.text))
+            number[id(pt)] = len(citations)
+    lines = [lead_line(query, groups, number), ""]
+    for g in groups:
+        lines.append(f"{g.label}:")
+        for pt in g.points:
+            art = _article(pt.cand.chunk.section)
+            text = pt.text if full else _cut(pt.text, MAX_POINT_CHARS)
+            prefix = f"{art}: " if art and not fold(text).startswith(fold(art)) else ""
+            lines.append(f"- {prefix}{text} [{number[id(pt)]}]")
+    notes = list(decision.caveats) + list(extra_notes)
+    if notes:
+        lines.append("")
+        lines.extend(notes)
+    if more and not full:
+        lines.append("")
+        lines.append(f"(Còn {more} ý khác: bấm “Xem thêm” hoặc dùng --full.)")
+    shown = [pt.cand for g in groups for pt in g.points]
+    return Composed("\n".join(lines).strip(), citations, more, [g.label for g in groups], shown)
+
+
+def related(cands: Sequence[Candidate], snap: CorpusSnapshot, k: int = 3) -> list[Citation]:
+    """'Có thể liên quan': the best unit of each of the best few chunks, for a refusal."""
+    out: list[Citation] = []
+    seen: set[str] = set()
+    for c in cands:
+        if c.chunk.chunk_id in seen or c.unit.kind == "heading":
+            continue
+        seen.add(c.chunk.chunk_id)
+        ch = c.chunk
+        out.append(Citation(len(out) + 1, ch.doc_id, snap.doc_title(ch.doc_id, ch.doc_title), ch.province, ch.section,
+                            c.unit.text, ch.chunk_id, ch.text))
+        if len(out) >= k:
+            break
+    return out
+
+
+def refusal_text(decision: Decision, has_related: bool) -> str:
+    msg = decision.message
+    if has_related and decision.reason not in ("empty_question",) and RELATED_NOTE not in msg:
+        msg = f"{msg} {RELATED_NOTE}"
+    return msg

@@ -1,0 +1,151 @@
+"""Decide: answer, answer with a caveat, or refuse; one calibrated decision.
+
+``p = sigmoid(w · f)`` over the few question-level features of ``FEATURES`` (how well the best
+candidate units cover the question, how similar the best passage is, how much of the
+question's vocabulary no document uses), with weights and the two thresholds fitted by
+``htx eval fit``: below ``refuse_below`` the assistant refuses (and offers related passages);
+below ``caveat_below`` it answers but says the documents may not answer exactly. A false
+refusal is the costliest error, so the fit weighs it several times a missed refusal.
+
+Two refusals are facts, not scores: an empty question, and a question scoped to provinces
+that have no document when no national document is loaded either.
+
+Caveats name what the documents do not say: a province with no document of its own (answered
+from national documents), a document named in the question that is not loaded, a figure or a
+date asked for and absent from the selected passages, numbers of the question that no
+document uses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from assistant.answering.corpus import CorpusSnapshot, term_seq
+from assistant.answering.select import Candidate, TermWeights, sigmoid
+from assistant.answering.understand import Query
+from assistant.answering.weights import Weights
+
+FEATURES = ("bias", "top_p", "top_dense", "cov_best", "oov", "pair_oov", "num_missing", "mean_top3", "rare_hit",
+            "pair_best", "focus_pair_corpus", "focus_pair_best")
+RARE_TERMS = 3  # the question's rarest terms, which usually name what it is about
+
+REFUSAL_MESSAGE = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không thể trả lời chính xác."
+RELATED_NOTE = "Dưới đây là một số đoạn có thể liên quan để bạn tham khảo."
+ASK_SPECIFIC = "Bạn có thể hỏi về nhiệm vụ, chỉ tiêu, thời hạn hoặc cơ quan phụ trách được nêu trong các văn bản."
+EMPTY_MESSAGE = "Hãy đặt một câu hỏi về nội dung các văn bản, ví dụ: “Sở Công Thương phải làm gì?”"
+CAVEAT_WEAK = "Lưu ý: các văn bản có thể không trả lời đúng câu hỏi này; hãy đối chiếu các đoạn trích dẫn."
+PUBLIC_TEXT = " ".join([REFUSAL_MESSAGE, RELATED_NOTE, ASK_SPECIFIC, EMPTY_MESSAGE, CAVEAT_WEAK])
+
+_NUMBER = re.compile(r"\b\d{2,}\b")
+
+
+@dataclass
+class Decision:
+    action: str  # answer | caveat | refuse
+    p: float = 1.0
+    reason: str | None = None  # for refusals: empty_question | province_not_in_corpus | weak_evidence
+    message: str = ""
+    caveats: list[str] = field(default_factory=list)
+    features: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def refuse(self) -> bool:
+        return self.action == "refuse"
+
+
+def features(query: Query, cands: Sequence[Candidate], top_dense: float, snap: CorpusSnapshot) -> dict[str, float]:
+    tw = TermWeights(query, snap)
+    top = [c.p for c in cands[:3]]
+    numbers = _NUMBER.findall(query.restored)
+    missing = [n for n in numbers if not snap.known(n)]
+    seqs = [term_seq(c.unit.text) for c in cands[:3]]
+    have = {t for seq in seqs for t in seq}
+    have_pairs = {pr for seq in seqs for pr in zip(seq, seq[1:])}
+    rare = sorted(tw.w.items(), key=lambda kv: -kv[1])[:RARE_TERMS]
+    rare_total = sum(w for _, w in rare)
+    focus = max(tw.pairs, key=lambda pr: tw.w.get(pr[0], 0.0) + tw.w.get(pr[1], 0.0), default=None)
+    return {
+        "bias": 1.0,
+        "focus_pair_corpus": 1.0 if focus is None or focus in snap.pairs else 0.0,
+        "focus_pair_best": 1.0 if focus is None or focus in have_pairs else 0.0,
+        "rare_hit": sum(w for t, w in rare if t in have) / rare_total if rare_total else 0.0,
+        "pair_best": len(tw.pairs & have_pairs) / len(tw.pairs) if tw.pairs else 0.0,
+        "top_p": top[0] if top else 0.0,
+        "top_dense": max(0.0, top_dense),
+        "cov_best": max((c.feature("ctx") for c in cands[:3]), default=0.0),
+        "oov": tw.oov,
+        "pair_oov": (sum(1 for pr in tw.pairs if pr not in snap.pairs) / len(tw.pairs)) if tw.pairs else 0.0,
+        "num_missing": 1.0 if missing else 0.0,
+        "mean_top3": sum(top) / len(top) if top else 0.0,
+    }
+
+
+def probability(f: dict[str, float], weights: Weights) -> float:
+    return sigmoid(sum(w * f[name] for w, name in zip(weights.decide, FEATURES)))
+
+
+def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: CorpusSnapshot, weights: Weights,
+           missing_provinces: Sequence[str] = (), missing_documents: Sequence[str] = ()) -> Decision:
+    if not query.typed.strip():
+        return Decision("refuse", 0.0, "empty_question", EMPTY_MESSAGE)
+    if missing_provinces and not snap.national and not [p for p in query.provinces if p not in missing_provinces]:
+        have = ", ".join(snap.provinces)
+        where = ", ".join(missing_provinces)
+        return Decision("refuse", 0.0, "province_not_in_corpus",
+                        f"{REFUSAL_MESSAGE} Kho văn bản hiện không có văn bản nào của {where}"
+                        + (f" (chỉ có: {have})." if have else "."))
+    if not cands:
+        return Decision("refuse", 0.0, "weak_evidence", REFUSAL_MESSAGE)
+    f = features(query, cands, top_dense, snap)
+    p = probability(f, weights)
+    if p < weights.refuse_below:
+        return Decision("refuse", p, "weak_evidence", REFUSAL_MESSAGE, features=f)
+    caveats: list[str] = []
+    if missing_provinces:
+        caveats.append(f"Kho văn bản không có văn bản riêng của {', '.join(missing_provinces)}; "
+                       "các điểm dưới đây là quy định chung hoặc của nơi khác.")
+    if missing_documents:
+        caveats.append(f"Văn bản {', '.join(missing_documents)} chưa được nạp vào kho; "
+                       "các điểm dưới đây lấy từ những văn bản đã nạp.")
+    if f["num_missing"]:
+        nums = [n for n in _NUMBER.findall(query.restored) if not snap.known(n)]
+        caveats.append(f"Không văn bản nào nêu {', '.join(dict.fromkeys(nums))}.")
+    action = "caveat" if (p < weights.caveat_below or caveats) else "answer"
+    if p < weights.caveat_below:
+        absent = absent_words(query, cands, snap)
+        caveats.append(f"Lưu ý: các đoạn trích dẫn không nhắc đến {', '.join(f'“{w}”' for w in absent)}; "
+                       "văn bản có thể không trả lời đúng câu hỏi này." if absent else CAVEAT_WEAK)
+    return Decision(action, p, None, "", caveats, f)
+
+
+def absent_words(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot) -> list[str]:
+    """The question's rarest words that the best passages do not contain, as the user wrote
+    them (adjacent ones joined: "lãi suất")."""
+    tw = TermWeights(query, snap)
+    have = {t for c in cands[:3] for t in term_seq(c.unit.text)}
+    rare = {t for t, _ in sorted(tw.w.items(), key=lambda kv: -kv[1])[:RARE_TERMS] if t not in have}
+    if not rare:
+        return []
+    words = re.findall(r"\w+", query.restored)
+    phrases: list[str] = []
+    run: list[str] = []
+    for w in words + [""]:
+        if w and term_seq(w) and term_seq(w)[0] in rare:
+            run.append(w)
+            continue
+        if run:
+            phrases.append(" ".join(run))
+            run = []
+    return list(dict.fromkeys(phrases))[:3]
+
+
+def intent_caveats(query: Query, shown: Sequence[Candidate]) -> list[str]:
+    """What the question asks for that the selected passages lack."""
+    out = []
+    if query.has("figure") and not any(c.feature("intent") for c in shown[:3]) and not query.has("deadline"):
+        out.append("Các đoạn trích dẫn không nêu con số cụ thể cho nội dung này.")
+    if query.has("deadline") and not query.has("figure") and not any(c.feature("intent") for c in shown[:3]):
+        out.append("Các đoạn trích dẫn không nêu thời hạn cụ thể.")
+    return out

@@ -1,0 +1,225 @@
+"""Understand: question + history -> :class:`Query`.
+
+The question is never shortened: what the user typed is searched as typed (diacritics
+restored by the index's analyzer when they were left out). What this stage adds:
+
+- **entities**: agencies and provinces (recognised by ``ingest.vocab`` through the index's
+  analyzer) and documents named in the question ("Nghị định số 45/2021/NĐ-CP", "Luật Cư trú");
+- **intent**: what kind of answer is wanted, from Vietnamese question words (one regex per
+  intent, see ``INTENT_CUES``): duty, figure, deadline, who, definition, procedure, condition,
+  comparison, yesno; ``general`` when none applies. These cues are the grammar of questions
+  in Vietnamese (bao nhiêu, khi nào, ai, là gì ...), not the wording of any document;
+- **follow-ups**: a question that leans on the conversation (a pronoun such as "họ",
+  "cơ quan đó", "còn ... thì sao?", or one without any entity or topic of its own) takes the
+  *entities* of the latest earlier user question that had them, and, when it has no topic
+  words of its own, that question's text. It never takes refusals, unknown terms, filters or
+  the assistant's answers: only what users typed is looked at.
+
+An LLM condenser (when configured) may rewrite a follow-up; its rewrite is used only when it
+differs from the question and keeps every entity the rules found.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from assistant.answering.corpus import term_seq
+from index.text import content_terms
+from index.types import QueryAnalysis
+from ingest.normalize import fold
+
+from assistant.answering.types import Turn
+
+log = logging.getLogger("htx.understand")
+
+# Vietnamese question words per intent, on folded text (no diacritics, lower case).
+INTENT_CUES: dict[str, re.Pattern[str]] = {
+    "duty": re.compile(
+        r"\b(?:phai lam gi|can lam gi|lam gi|nhiem vu|trach nhiem|duoc giao|giao cho|vai tro|phan cong|"
+        r"nghia vu|quyen han|chuc nang|dam nhan|phu trach)\b"),
+    "figure": re.compile(
+        r"\b(?:bao nhieu|may (?:hop tac xa|htx|lan|nguoi|thanh vien|ty|trieu|phan tram|%)|ty le|"
+        r"phan tram|so luong|muc (?:ho tro|von|vay|tien|phi|le phi|toi thieu|toi da)|toi thieu|toi da|chi tieu|"
+        r"muc tieu (?:la|dat)|gia tri|so tien|kinh phi)\b"),
+    "deadline": re.compile(
+        r"\b(?:khi nao|bao gio|bao lau|thoi han|han chot|truoc ngay|ngay nao|thang nao|nam nao|quy nao|"
+        r"dinh ky|hieu luc|tu ngay|den ngay|thoi gian nao|thoi diem|may ngay|trong bao lau|han)\b"),
+    "who": re.compile(
+        r"(?:^|\s)(?:ai|co quan nao|don vi nao|to chuc nao|so nao|bo nao|nganh nao|cap nao|ben nao|"
+        r"noi nao|o dau|ve dau|den dau|cho ai|hoi ai|lien he)(?:\s|$|[?.,])"),
+    "definition": re.compile(
+        r"\b(?:la gi|the nao la|duoc hieu la|duoc hieu nhu the nao|khai niem|dinh nghia|nghia la gi|goi la)\b"),
+    "procedure": re.compile(
+        r"\b(?:thu tuc|trinh tu|ho so|cac buoc|quy trinh|lam the nao|nhu the nao|cach (?:nao|thuc|de)|"
+        r"dang ky|thanh lap (?:nhu the nao|ra sao))\b"),
+    "condition": re.compile(
+        r"\b(?:dieu kien|truong hop nao|duoc phep|co duoc|yeu cau gi|tieu chi|doi tuong nao|ai duoc)\b"),
+    "comparison": re.compile(
+        r"\b(?:so sanh|khac nhau|giong nhau|khac biet|khac gi|doi chieu|chenh lech|tung tinh|moi tinh|"
+        r"cac tinh|theo tung|rieng tung|tinh nao)\b"),
+    "yesno": re.compile(r"\b(?:dung hay sai|dung khong|phai khong|co phai|hay khong|dung hay khong)\b"),
+}
+# Asking for the answer province by province: the answer is grouped per province.
+PER_PROVINCE_CUE = re.compile(r"\b(?:tung tinh|moi tinh|cac tinh|theo tinh|rieng tung|tinh nao|so sanh|khac nhau|giong nhau)\b")
+# A follow-up leans on what came before: pronouns and "what about ..." frames.
+FOLLOWUP_CUE = re.compile(
+    r"^(?:con|the con|vay con|vay|va|con voi|the|the thi)\b|\bthi sao\b|\bthi the nao\b|\bra sao\b$"
+    r"|(?:^|\s)(?:ho|no|chung|ben do)(?:\s|$|[?.,])"
+    r"|\b(?:co quan|don vi|so|ban|nganh|to chuc|van ban|tinh|nghi dinh|luat|thong tu|quyet dinh|ke hoach|viec|"
+    r"noi dung|nhiem vu|chinh sach|quy dinh) (?:do|nay|ay|tren|kia)\b")
+# Document references: "Nghị định số 45/2021/NĐ-CP", "Quyết định 52/QĐ-UBND", "Luật Hợp tác xã 2023".
+DOC_NUMBER = re.compile(r"\b\d{1,4}(?:/\d{4})?/[A-ZĐa-zđ&]+(?:-[A-ZĐa-zđ&0-9]+)*")
+DOC_NAME = re.compile(
+    r"\b(?:Bộ luật|Luật|Hiến pháp|Nghị định|Nghị quyết|Thông tư(?: liên tịch)?|Quyết định|Chỉ thị)"
+    r"(?: [A-ZĐÂĂÊÔƠƯ][^\s,.?;:]*(?: [a-zđà-ỹ][^\s,.?;:]*){0,4})?(?: (?:năm )?(?:19|20)\d{2})?")
+
+_NAME_STOP = {"quy", "co", "thi", "ve", "duoc", "la", "gi", "nhu", "noi", "cho", "cua", "theo", "khi", "nao", "ra", "da",
+              "phai", "va", "nam", "ap", "dung", "huong", "hien", "hanh", "moi", "nhat"}
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the answering stages know about one question."""
+
+    typed: str  # the question as typed, never shortened
+    text: str  # the text searched: the question, plus earlier context for a follow-up
+    restored: str  # ``typed`` with diacritics restored (what intent and terms are read from)
+    intents: tuple[str, ...]  # INTENT_CUES keys found, or ("general",)
+    agencies: tuple[str, ...] = ()
+    provinces: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()  # document references as written ("45/2021/NĐ-CP", "Luật Cư trú")
+    terms: tuple[str, ...] = ()  # folded content terms of the search text (abbreviations expanded)
+    per_province: bool = False  # the answer must keep provinces apart explicitly
+    followup: bool = False
+    carried: dict[str, tuple[str, ...]] = field(default_factory=dict)  # entities taken from earlier turns
+    source: str = "none"  # none | rules | llm
+    analysis: QueryAnalysis | None = None
+
+    @property
+    def intent(self) -> str:
+        return self.intents[0]
+
+    def has(self, intent: str) -> bool:
+        return intent in self.intents
+
+
+def intents_of(text: str) -> tuple[str, ...]:
+    folded = " ".join(re.findall(r"[\w%]+", fold(text)))
+    found = tuple(name for name, pat in INTENT_CUES.items() if pat.search(folded))
+    return found or ("general",)
+
+
+def documents_named(text: str) -> tuple[str, ...]:
+    """Document references in ``text``: numbers ("45/2021/NĐ-CP") and names ("Luật Cư trú")."""
+    refs = [m.group(0) for m in DOC_NUMBER.finditer(text)]
+    for m in DOC_NAME.finditer(text):
+        words = m.group(0).split()
+        cut = next((i for i, w in enumerate(words) if i >= 2 and fold(w) in _NAME_STOP), len(words))
+        name = " ".join(words[:cut])
+        if name == "Hiến pháp" or any(w[:1].isupper() or w.isdigit() for w in words[1:cut]) and len(name.split()) >= 2:
+            if not (words[1:2] and words[1] in ("Bộ",)):
+                refs.append(name)
+    return tuple(dict.fromkeys(refs))
+
+
+def _own_terms(text: str, analysis: QueryAnalysis) -> list[str]:
+    """Topic words of a question: content terms minus entity names and question words."""
+    folded = fold(text)
+    for name in (*analysis.agencies, *analysis.provinces):
+        folded = folded.replace(fold(name), " ")
+    for pat in (*INTENT_CUES.values(), FOLLOWUP_CUE):
+        folded = pat.sub(" ", folded)
+    generic = {"tinh", "thanh", "pho", "con", "thi", "sao", "the", "nao", "nua", "ho", "no", "do", "nay", "ay",
+               "kia", "o", "tai", "cua", "ve", "cung", "vay", "ra"}
+    return [t for t in content_terms(folded) if t not in generic and not t.isdigit()]
+
+
+class Understander:
+    """question + history -> Query. ``analyze`` is the index's query analyzer (store.analyze)."""
+
+    def __init__(self, analyze: Callable[[str], QueryAnalysis]):
+        self.analyze = analyze
+
+    def understand(self, question: str, history: Sequence[Turn] | None = None,
+                   condenser: Callable[[str, Sequence[Turn]], str] | None = None) -> Query:
+        typed = (question or "").strip()
+        a = self.analyze(typed)
+        restored = a.restored or a.normalized or typed
+        earlier = [t.content.strip() for t in (history or ()) if t.role == "user" and t.content.strip()]
+        context = self._context(earlier)
+        followup = bool(earlier) and self._leans_on_context(restored, a)
+        text, carried, source = typed, {}, "none"
+        agencies, provinces = tuple(a.agencies), tuple(a.provinces)
+        documents = documents_named(restored)
+        if followup and context is not None:
+            carried = {
+                "agencies": () if agencies else context["agencies"],
+                "provinces": () if provinces else context["provinces"],
+                "documents": () if documents else context["documents"],
+            }
+            agencies = agencies or context["agencies"]
+            provinces = provinces or context["provinces"]
+            documents = documents or context["documents"]
+            extra = [*carried["agencies"], *carried["provinces"], *carried["documents"]]
+            if not _own_terms(restored, a):
+                # "Còn Kiên Giang thì sao?": the earlier question's topic, with the new entities.
+                extra.append(context["topic"])
+            text = f"{typed} ({'; '.join(x for x in extra if x)})" if extra else typed
+            source = "rules"
+            if condenser is not None:
+                text, source = self._condensed(typed, history or (), text, agencies, provinces, condenser)
+        terms = tuple(term_seq(self.analyze(text).restored if text != typed else restored))
+        intents = intents_of(restored)
+        folded = fold(restored)
+        per_province = len(provinces) >= 2 or bool(PER_PROVINCE_CUE.search(" ".join(re.findall(r"\w+", folded))))
+        return Query(typed=typed, text=text, restored=restored, intents=intents, agencies=agencies,
+                     provinces=provinces, documents=documents, terms=terms, per_province=per_province,
+                     followup=followup, carried={k: v for k, v in carried.items() if v}, source=source,
+                     analysis=a if text == typed else self.analyze(text))
+
+    # --- follow-ups ----------------------------------------------------------------------
+
+    def _leans_on_context(self, restored: str, a: QueryAnalysis) -> bool:
+        folded = " ".join(re.findall(r"\w+", fold(restored)))
+        if FOLLOWUP_CUE.search(folded):
+            return True
+        has_entity = bool(a.agencies or a.provinces or documents_named(restored))
+        return not has_entity and len(_own_terms(restored, a)) <= 2
+
+    def _context(self, earlier: list[str]) -> dict[str, tuple[str, ...] | str] | None:
+        """Entities of the conversation so far: for each kind, those of the latest user question
+        that named one; the topic is the latest question that had topic words."""
+        if not earlier:
+            return None
+        ctx: dict[str, tuple[str, ...] | str] = {"agencies": (), "provinces": (), "documents": (), "topic": ""}
+        for q in earlier:
+            a = self.analyze(q)
+            r = a.restored or a.normalized or q
+            if a.agencies:
+                ctx["agencies"] = tuple(a.agencies[:1])  # the subject: the first agency named
+            if a.provinces:
+                ctx["provinces"] = tuple(a.provinces)
+            docs = documents_named(r)
+            if docs:
+                ctx["documents"] = docs
+            if _own_terms(r, a):
+                ctx["topic"] = r
+        return ctx
+
+    def _condensed(self, typed: str, history: Sequence[Turn], rules_text: str, agencies: tuple[str, ...],
+                   provinces: tuple[str, ...], condenser) -> tuple[str, str]:
+        try:
+            out = (condenser(typed, history) or "").strip().strip('"“”')
+        except Exception as e:  # the rules stand; never fail a question on this
+            log.warning("condense failed, using the rule-based follow-up: %s", e)
+            return rules_text, "rules"
+        if not out or len(out) > 1000 or fold(out) == fold(typed):
+            return rules_text, "rules"
+        got = self.analyze(out)
+        if not set(agencies) <= set(got.agencies) or not set(provinces) <= set(got.provinces):
+            log.info("condensed question drops an entity the rules found; using the rules")
+            return rules_text, "rules"
+        return out, "llm"
