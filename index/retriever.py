@@ -8,7 +8,12 @@ id is not live in the snapshot, so a half-written Chroma collection is never vis
 
 Ranking: fuse (weighted or RRF) the lexical and dense candidates, then boost chunks of the
 provinces and agencies the question names, and demote chunks of other provinces when the
-question names one.
+question names one. A province named in the question stands for itself and the provinces it
+merged with in 2025 (``ingest.vocab.related_provinces``); national documents (province None)
+are never demoted nor filtered out by a province filter (unless ``SearchFilters.national`` is
+False). Chunks of a document the question names ("Nghị định 45/2021/NĐ-CP", "Luật Cư trú")
+are boosted to rank first (``match_documents``); a definition question ("X là gì?") boosts the
+"Giải thích từ ngữ" unit of term X.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from index.query import QueryAnalyzer
 from index.text import analyze_query, content_terms, expand_abbreviations, fast_fold
 from index.types import Hit, QueryAnalysis, SearchFilters
 from index.vector_store import VectorStore, build_where
+from ingest.normalize import fold
 from ingest.types import Chunk, DocumentMeta
+from ingest.vocab import related_provinces
 
 log = logging.getLogger("htx.index.retriever")
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -39,6 +46,65 @@ PROVINCE_BOOST = 0.15  # chunk of a province named in the question
 OTHER_PROVINCE_FACTOR = 0.75  # chunk of another province when the question names one
 AGENCY_BOOST = 0.12  # chunk whose responsible agencies include one named in the question
 BOOST_MAX = PROVINCE_BOOST + AGENCY_BOOST
+DOCUMENT_BOOST = 0.5  # chunk of a document named in the question (ranks it first)
+DEFINITION_BOOST = 0.3  # definitions unit of the term a "… là gì?" question asks about
+TITLE_BOOST = 0.3  # article whose whole title ("Điều 21. Hồ sơ đăng ký thường trú") is in the question
+TITLE_MIN_SYLLABLES = 2
+TITLE_MIN_COVERAGE = 1.0  # share of the title's syllables the question must hold (boost scales with it)
+_LAW_TYPES = ("Hiến pháp", "Bộ luật", "Luật", "Pháp lệnh")
+_DEFINITION_Q = re.compile(r"^(?:the nao la|the nao duoc goi la|khai niem|dinh nghia)\s+(?P<a>.+?)\s*\??$|^(?P<b>.+?)\s+(?:la gi|duoc hieu (?:la|nhu the nao)|nghia la gi|la the nao)\b")
+_NUMBER_RE = re.compile(r"\d+[\w.]*/[\w/.-]+")
+
+
+def expand_provinces(provinces: Sequence[str]) -> tuple[str, ...]:
+    """The provinces and those they merged with in 2025 (old names and new)."""
+    out: list[str] = []
+    for p in provinces:
+        out += list(related_provinces(p)) or [p]
+    return tuple(dict.fromkeys(out))
+
+
+def _norm_number(n: str) -> str:
+    return fold(n).replace(" ", "")
+
+
+def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]) -> tuple[str, ...]:
+    """Doc ids of the loaded documents that the references name: by number, or for laws by
+    name (the longest loaded title that the reference starts with; a year must agree)."""
+    out: list[str] = []
+    for ref in references:
+        nums = _NUMBER_RE.findall(ref)
+        if nums:
+            want = {_norm_number(n) for n in nums}
+            out += [d for d, m in metas.items() if m.number and _norm_number(m.number) in want]
+            continue
+        fr = fold(ref)
+        year = re.search(r"\b(?:19|20)\d{2}$", fr)
+        name = fr[: year.start()].strip() if year else fr
+        best: list[tuple[int, str]] = []
+        for d, m in metas.items():
+            if m.doc_type not in _LAW_TYPES or not m.title:
+                continue
+            title = re.sub(r"\s+(?:nam\s+)?(?:19|20)\d{2}$", "", fold(m.title)).strip()
+            if name == title or name.startswith(title + " "):
+                if year and m.date and m.date[:4] != year.group(0) and year.group(0) not in fold(m.title):
+                    continue
+                best.append((len(title), d))
+        if best:
+            top = max(n for n, _ in best)
+            out += [d for n, d in best if n == top]
+    return tuple(dict.fromkeys(out))
+
+
+def definition_term(question: str) -> str | None:
+    """'hợp tác xã là gì?' / 'thế nào là thành viên liên kết?' -> the folded term."""
+    q = fold(question).strip().rstrip("?. ")
+    m = _DEFINITION_Q.search(q)
+    if not m:
+        return None
+    term = (m.group("a") or m.group("b") or "").strip()
+    term = re.sub(r"^(?:theo .*?,\s*)", "", term)
+    return term or None
 
 
 class ReaderCount:
@@ -108,7 +174,9 @@ class Snapshot:
             return None
         mask = np.ones(len(self.chunks), dtype=bool)
         if filters.provinces:
-            mask &= np.isin(self.province_of, list(filters.provinces))
+            named = expand_provinces(filters.provinces) if filters.related else tuple(filters.provinces)
+            allowed = list(named) + ([""] if filters.national else [])
+            mask &= np.isin(self.province_of, allowed)
         if filters.doc_ids:
             mask &= np.isin(self.doc_of, list(filters.doc_ids))
         if filters.agencies:
@@ -154,7 +222,12 @@ class HybridRetriever:
             vec = self.query_vector(analysis)
         where = None
         if filters is not None and not filters.is_empty():
-            where = build_where(filters.provinces, filters.doc_ids, filters.agencies)
+            provinces = tuple(filters.provinces)
+            if provinces and filters.related:
+                provinces = expand_provinces(provinces)
+            if provinces and filters.national:
+                provinces = provinces + ("",)  # national chunks are stored with province ""
+            where = build_where(provinces, filters.doc_ids, filters.agencies)
         allowed = int(mask.sum()) if mask is not None else len(snap.chunks)
         want = min(n, allowed)
         if want == 0:
@@ -170,6 +243,15 @@ class HybridRetriever:
                 break
             fetch *= 4
         return {h.chunk_id: h.similarity for h in live[:want]}
+
+    # --- documents named in the question --------------------------------------------------
+
+    def match_documents(self, snap: Snapshot, analysis: QueryAnalysis) -> tuple[str, ...]:
+        """Doc ids of the loaded documents the question names (empty when it names none, or
+        names only documents that are not loaded)."""
+        if not analysis.documents:
+            return ()
+        return documents_matching(snap.metas, analysis.documents)
 
     # --- fusion and boosts -------------------------------------------------------------
 
@@ -190,26 +272,52 @@ class HybridRetriever:
         fused = fuse(self.fusion, lex, den, self.lexical_weight)
         lex_max = max(lex.values()) if lex else 0.0
         provinces = set(analysis.provinces)
+        related = set(expand_provinces(analysis.provinces))  # merged with them in 2025: not demoted
         agencies = set(analysis.agencies)
-        known_provinces = provinces & snap.provinces
+        known_provinces = related & snap.provinces
+        # The named province's own documents are boosted; when none is loaded, those of the
+        # provinces it merged with (a question about Quảng Trị, a plan of Quảng Bình).
+        boosted = (provinces & snap.provinces) or related
+        named_docs = set(self.match_documents(snap, analysis))
+        term = definition_term(analysis.restored or analysis.normalized)
+        q_words = set(_WORD_RE.findall(fold(analysis.restored or analysis.normalized))) if TITLE_BOOST else set()
+        if named_docs:  # the named document's passages compete even if fusion missed them
+            extra = self.lexical(snap, analysis, _doc_mask(snap, named_docs, mask), n)
+            for cid in extra:
+                fused.setdefault(cid, 0.0)
         scored: list[tuple[float, str, dict[str, float]]] = []
+        raw: dict[str, float] = {}
         for cid, base in fused.items():
             chunk = snap.chunks[snap.position[cid]]
             score = base
             details = {"fused": base}
             if known_provinces and chunk.province:
-                if chunk.province in provinces:
+                if chunk.province in boosted:
                     score += PROVINCE_BOOST
                     details["province_boost"] = PROVINCE_BOOST
+                elif chunk.province in related:
+                    details["related_province"] = 1.0
                 else:
                     score *= OTHER_PROVINCE_FACTOR
                     details["province_factor"] = OTHER_PROVINCE_FACTOR
             if agencies and agencies.intersection(chunk.agencies):
                 score += AGENCY_BOOST
                 details["agency_boost"] = AGENCY_BOOST
-            score = min(1.0, max(0.0, score / (1.0 + BOOST_MAX)))
+            bonus = 0.0
+            if chunk.doc_id in named_docs:
+                bonus += DOCUMENT_BOOST
+                details["document_boost"] = DOCUMENT_BOOST
+            cov = _title_coverage(chunk, q_words) if TITLE_BOOST and q_words else 0.0
+            if cov >= TITLE_MIN_COVERAGE:
+                bonus += TITLE_BOOST * cov
+                details["title_boost"] = TITLE_BOOST * cov
+            if term and chunk.kind == "definition" and fold(chunk.extra.get("term", "")) == term:
+                bonus += DEFINITION_BOOST
+                details["definition_boost"] = DEFINITION_BOOST
+            raw[cid] = score + bonus
+            score = min(1.0, max(0.0, (score + bonus) / (1.0 + BOOST_MAX)))
             scored.append((score, cid, details))
-        scored.sort(key=lambda x: (-x[0], snap.position[x[1]]))
+        scored.sort(key=lambda x: (-raw[x[1]], snap.position[x[1]]))
         terms = set(content_terms(analysis.restored)) | set(content_terms(analysis.normalized))
         # Hits found by BM25 alone get their cosine too (one lookup), so that dense_score is
         # always the question-passage similarity (the answering chain's refusal signal).
@@ -238,6 +346,24 @@ class HybridRetriever:
         log.debug("search %.1f ms lexical, %.1f ms dense, %d+%d candidates",
                   (t1 - t0) * 1000, (t2 - t1) * 1000, len(lex), len(den))
         return hits
+
+
+def _title_coverage(chunk: Chunk, q_words: set[str]) -> float:
+    """Share of the syllables of the chunk's article title that occur in the question (0 for
+    chunks outside an article and for titles shorter than TITLE_MIN_SYLLABLES)."""
+    article = chunk.extra.get("article")
+    if not article:
+        return 0.0
+    label = next((p for p in chunk.heading_path if p.startswith(article)), "")
+    words = _WORD_RE.findall(fold(label[len(article):].lstrip(". ")))
+    if len(words) < TITLE_MIN_SYLLABLES:
+        return 0.0
+    return sum(1 for w in words if w in q_words) / len(words)
+
+
+def _doc_mask(snap: Snapshot, doc_ids: set[str], mask: np.ndarray | None) -> np.ndarray:
+    m = np.isin(snap.doc_of, list(doc_ids))
+    return m if mask is None else (m & mask)
 
 
 def _coverage(terms: set[str], chunk: Chunk) -> float:

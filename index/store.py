@@ -7,6 +7,15 @@ On disk (``index_dir``):
 - ``embedding_cache.sqlite``: vectors by content hash (owned by the embedder, see runtime).
 All JSON files are written to a temporary file and moved into place with ``os.replace``.
 
+On a Chroma server (``chroma_host`` set; replicas behind a load balancer) nothing of the index
+lives on local disk: chunks, the document registry and a generation counter are in Chroma
+(:mod:`index.shared_state`), so a replica starts from an empty data dir. It builds its snapshot
+from Chroma at start and follows the shared generation (a background thread polls every
+``sync_interval_s`` and rebuilds, then swaps, when it moved). Writes through any replica are
+serialised by the shared write lease and bump the generation. A replica never deletes or
+re-upserts vectors at start, and never drops a shared collection filled by another embedder:
+it refuses to start (``htx reindex --model`` re-embeds into a new collection).
+
 Concurrency: writers (add/remove) take an ``RLock``; readers take no lock on the index. They
 read the current :class:`~index.retriever.Snapshot` reference once and use that object to the
 end; a writer prepares everything (vectors in Chroma, files, a new snapshot) and then swaps
@@ -26,6 +35,7 @@ import os
 import re
 import tempfile
 import threading
+import weakref
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,7 +43,8 @@ from typing import Any
 from index.embeddings import Embedder
 from index.retriever import HybridRetriever, Snapshot
 from index.types import DocumentInfo, Hit, QueryAnalysis, SearchFilters
-from index.vector_store import VectorStore
+from index.shared_state import SharedDocument, SharedState, SharedStatus
+from index.vector_store import VectorStore, VectorStoreError
 from ingest.types import Chunk, Document, DocumentMeta
 
 log = logging.getLogger("htx.index.store")
@@ -72,10 +83,21 @@ def _meta_key(meta: DocumentMeta) -> dict[str, Any]:
     return d
 
 
+def model_mismatch_error(collection: str, recorded: str | None, mine: str) -> VectorStoreError:
+    return VectorStoreError(
+        f"shared collection {collection} was built with embedder {recorded}, this replica uses {mine}",
+        f"Chỉ mục dùng chung '{collection}' được lập bằng mô hình nhúng '{recorded}', còn bản sao này dùng "
+        f"'{mine}'. Bản sao không ghi và không trả lời bằng mô hình khác, và không xóa chỉ mục chung. Hãy chạy "
+        "với đúng mô hình (HTX_EMBEDDING, HTX_EMBEDDING_MODEL), hoặc quản trị viên chạy "
+        "`htx reindex --model <mô hình>` để nhúng lại toàn bộ văn bản.",
+    )
+
+
 class IndexStore:
     def __init__(self, index_dir: str | Path, embedder: Embedder, chroma_host: str | None = None,
                  chroma_port: int = 8000, collection: str = "htx_chunks", fusion: str = "weighted",
-                 lexical_weight: float = 0.6, candidates: int = 30):
+                 lexical_weight: float = 0.6, candidates: int = 30, sync_interval_s: float = 3.0,
+                 lease_s: float = 60.0, lease_wait_s: float = 120.0, replica_id: str | None = None):
         if fusion not in ("weighted", "rrf"):
             raise ValueError(f"unknown fusion {fusion!r} (expected 'weighted' or 'rrf')")
         self.index_dir = Path(index_dir)
@@ -86,6 +108,18 @@ class IndexStore:
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self._vectors = VectorStore(self.index_dir, embedder, chroma_host, chroma_port, collection)
         self._retriever = HybridRetriever(self._vectors, embedder, fusion, lexical_weight, candidates)
+        self._shared: SharedState | None = None
+        self._generation = 0  # server mode: the shared generation the snapshot was built from
+        self._read_only: str | None = None  # server mode: why this replica may not write (Vietnamese)
+        self._stop = threading.Event()
+        if self._vectors.remote:
+            self._shared = SharedState(self._vectors.client, collection, holder=replica_id, lease_s=lease_s,
+                                       lease_wait_s=lease_wait_s)
+            self._registry = {"version": REGISTRY_VERSION, "embedder": embedder.name, "documents": {}}
+            self._snapshot = self._open_shared()
+            if sync_interval_s and sync_interval_s > 0:
+                self._follow(float(sync_interval_s))
+            return
         registry, docs = self._load()
         snap = Snapshot.build([c for _, chunks in docs for c in chunks], {m.doc_id: m for m, _ in docs})
         self._sync_vectors(snap, registry)
@@ -147,6 +181,224 @@ class IndexStore:
         registry["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         _atomic_write_json(self.registry_path, registry)
 
+    # --- server mode: the shared index --------------------------------------------------
+
+    def _open_shared(self) -> Snapshot:
+        assert self._shared is not None
+        if not self._shared.status().initialised:
+            self._initialise_shared()
+        status, docs = self._shared.read_consistent()
+        if status.embedder and status.embedder != self.embedder.name:
+            raise model_mismatch_error(status.collection or self._vectors.collection_name, status.embedder,
+                                       self.embedder.name)
+        if status.collection:
+            self._vectors.open_collection(status.collection)
+        if not self._vectors.matches:
+            raise model_mismatch_error(self._vectors.collection_name, self._vectors.recorded_embedder()[0],
+                                       self.embedder.name)
+        snap = self._build_shared(status, docs)
+        log.info("shared index %s on %s: generation %d, %d document(s), %d chunks", self._vectors.collection_name,
+                 self._vectors.location, status.generation, len(snap.metas), len(snap.chunks))
+        return snap
+
+    def _initialise_shared(self) -> None:
+        """First start on a server: record the collection and embedder; a local embedded index in
+        ``index_dir`` (moving to a server) is uploaded, its vectors from the embedding cache."""
+        assert self._shared is not None
+        if not self._vectors.matches:
+            raise model_mismatch_error(self._vectors.collection_name, self._vectors.recorded_embedder()[0],
+                                       self.embedder.name)
+        with self._shared.lease():
+            if self._shared.status().initialised:
+                return
+            _, local = self._load() if self.registry_path.exists() else ({}, [])
+            chunks = [c for _, cs in local for c in cs]
+            if chunks:
+                have = self._vectors.content_hashes()
+                todo = [c for c in chunks if have.get(c.chunk_id) != _content_hash(c)]
+                if todo:
+                    log.info("uploading the local index: embedding %d chunk(s)", len(todo))
+                    vecs = self.embedder.embed_passages_np([c.context_text() for c in todo])
+                    self._vectors.upsert(todo, vecs, [_content_hash(c) for c in todo])
+            self._shared.commit(1 if local else 0, put=[(m, cs) for m, cs in local],
+                                collection=self._vectors.collection_name, embedder=self.embedder.name,
+                                dim=int(self.embedder.dim))
+            log.info("shared index %s initialised with %d local document(s)", self._vectors.collection_name, len(local))
+
+    def _build_shared(self, status: SharedStatus, docs: list[SharedDocument]) -> Snapshot:
+        snap = Snapshot.build([c for d in docs for c in d.chunks], {d.meta.doc_id: d.meta for d in docs},
+                              version=status.generation)
+        self._generation = status.generation
+        return snap
+
+    @staticmethod
+    def _by_document(chunks: list[Chunk]) -> list[Chunk]:
+        """Server mode keeps chunks grouped by doc_id in id order, as every replica rebuilds them."""
+        return sorted(chunks, key=lambda c: c.doc_id)
+
+    def _follow(self, interval_s: float) -> None:
+        ref = weakref.ref(self)
+        stop = self._stop
+
+        def loop() -> None:
+            failing = False
+            while not stop.wait(interval_s):
+                store = ref()
+                if store is None:
+                    return
+                try:
+                    store.refresh()
+                    if failing:
+                        log.info("shared index reachable again")
+                    failing = False
+                except Exception as e:  # noqa: BLE001 - keep serving the last snapshot
+                    if not failing:
+                        log.warning("cannot follow the shared index (serving generation %d): %s", store._generation, e)
+                    failing = True
+                del store
+
+        threading.Thread(target=loop, name="htx-index-sync", daemon=True).start()
+
+    def refresh(self) -> bool:
+        """Server mode: catch up with the shared generation. True when a new snapshot was swapped in."""
+        if self._shared is None or self._read_only:
+            return False
+        if self._shared.status().generation <= self._generation:
+            return False
+        with self._lock:
+            return self._refresh_locked()
+
+    def _refresh_locked(self) -> bool:
+        assert self._shared is not None
+        if self._shared.status().generation <= self._generation:
+            return False
+        status, docs = self._shared.read_consistent()
+        if status.generation <= self._generation:
+            return False
+        if status.embedder and status.embedder != self.embedder.name:
+            if self._read_only is None:
+                err = model_mismatch_error(status.collection or "?", status.embedder, self.embedder.name)
+                self._read_only = err.message_vi
+                log.error("%s; serving generation %d read-only from %s", err, self._generation,
+                          self._vectors.collection_name)
+            return False
+        if status.collection and status.collection != self._vectors.collection_name:
+            log.info("shared index re-embedded into %s", status.collection)
+            self._vectors.open_collection(status.collection)
+        old = self._snapshot
+        self._snapshot = self._build_shared(status, docs)
+        log.info("following the shared index: generation %d (%d document(s), %d chunks; was %d)",
+                 status.generation, len(self._snapshot.metas), len(self._snapshot.chunks), old.version)
+        return True
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise VectorStoreError("replica is read-only: the shared index uses another embedder", self._read_only)
+
+    def _add_shared(self, docs: list[Document]) -> list[bool]:
+        assert self._shared is not None
+        self._check_writable()
+        with self._shared.lease():
+            self._refresh_locked()  # write on top of the latest committed generation
+            self._check_writable()
+            snap = self._snapshot
+            old_by_doc: dict[str, list[Chunk]] = {}
+            for c in snap.chunks:
+                old_by_doc.setdefault(c.doc_id, []).append(c)
+            changed = [not self._unchanged(doc, snap.metas.get(doc.meta.doc_id), old_by_doc.get(doc.meta.doc_id, []))
+                       for doc in docs]
+            todo = [d for d, ch in zip(docs, changed) if ch]
+            if not todo:
+                for d in docs:
+                    log.info("document %s unchanged (%d chunks)", d.meta.doc_id, len(d.chunks))
+                return changed
+            new_chunks = [c for d in todo for c in d.chunks]
+            old_by_id = {c.chunk_id: c for d in todo for c in old_by_doc.get(d.meta.doc_id, [])}
+            vecs = self.embedder.embed_passages_np([c.context_text() for c in new_chunks])
+            hashes = [_content_hash(c) for c in new_chunks]
+            fresh = [i for i, c in enumerate(new_chunks) if c.chunk_id not in old_by_id]
+            changed_kept = [i for i, c in enumerate(new_chunks)
+                            if c.chunk_id in old_by_id and _content_hash(old_by_id[c.chunk_id]) != hashes[i]]
+            gen = self._generation + 1
+            committing = False
+            try:
+                self._vectors.upsert([new_chunks[i] for i in fresh], vecs[fresh] if fresh else vecs[:0],
+                                     [hashes[i] for i in fresh])
+                chunks = self._by_document(self._replace_chunks(snap, {d.meta.doc_id: list(d.chunks) for d in todo}))
+                metas = {**snap.metas, **{d.meta.doc_id: d.meta for d in todo}}
+                new_snap = Snapshot.build(chunks, metas, version=gen)
+                committing = True
+                self._shared.commit(gen, put=[(d.meta, list(d.chunks)) for d in todo])
+            except BaseException:
+                if committing:
+                    log.error("commit of generation %d failed midway; its new vectors are kept", gen)
+                else:
+                    try:
+                        if fresh:
+                            self._vectors.delete([new_chunks[i].chunk_id for i in fresh])
+                    except Exception as e:  # noqa: BLE001
+                        log.error("rollback of %d new vectors failed (they stay invisible): %s", len(fresh), e)
+                raise
+            self._snapshot = new_snap
+            self._generation = gen
+            # clean-up under the lease: no other writer can be reusing these ids meanwhile
+            self._drain(snap)
+            stale = set(old_by_id) - {c.chunk_id for c in new_chunks}
+            try:
+                if changed_kept:
+                    self._vectors.upsert([new_chunks[i] for i in changed_kept], vecs[changed_kept],
+                                         [hashes[i] for i in changed_kept])
+                if stale:
+                    self._vectors.delete(sorted(stale))
+            except Exception as e:  # noqa: BLE001
+                log.warning("documents indexed, but vector clean-up failed: %s", e)
+            log.info("indexed %d document(s) in shared generation %d: %d chunks (%d new, %d removed)", len(todo), gen,
+                     len(new_chunks), len(fresh), len(stale))
+            return changed
+
+    def _remove_shared(self, doc_id: str) -> bool:
+        assert self._shared is not None
+        self._check_writable()
+        with self._shared.lease():
+            self._refresh_locked()
+            self._check_writable()
+            snap = self._snapshot
+            if doc_id not in snap.metas:
+                return False
+            ids = [c.chunk_id for c in snap.chunks if c.doc_id == doc_id]
+            gen = self._generation + 1
+            new_snap = Snapshot.build([c for c in snap.chunks if c.doc_id != doc_id],
+                                      {k: v for k, v in snap.metas.items() if k != doc_id}, version=gen)
+            self._shared.commit(gen, delete=[doc_id])
+            self._snapshot = new_snap
+            self._generation = gen
+            self._drain(snap)
+            try:
+                if ids:
+                    self._vectors.delete(ids)
+            except Exception as e:  # noqa: BLE001
+                log.warning("document %s removed, but vector clean-up failed: %s", doc_id, e)
+            log.info("document %s removed in shared generation %d (%d chunks)", doc_id, gen, len(ids))
+            return True
+
+    @property
+    def generation(self) -> int:
+        """The index generation served: shared (server mode) or local snapshot version."""
+        return self._generation if self._shared is not None else self._snapshot.version
+
+    @property
+    def shared(self) -> SharedState | None:
+        return self._shared
+
+    @property
+    def read_only(self) -> str | None:
+        """Why this replica refuses writes (Vietnamese), or None."""
+        return self._read_only
+
+    def close(self) -> None:
+        """Stop following the shared index (the background thread ends within one interval)."""
+        self._stop.set()
+
     # --- writes ------------------------------------------------------------------------
 
     def add_document(self, doc: Document) -> bool:
@@ -170,6 +422,8 @@ class IndexStore:
             if any(c.doc_id != doc_id for c in doc.chunks):
                 raise ValueError(f"document {doc_id}: chunk with another doc_id")
         with self._lock:
+            if self._shared is not None:
+                return self._add_shared(docs)
             snap = self._snapshot
             old_by_doc: dict[str, list[Chunk]] = {}
             for c in snap.chunks:
@@ -285,6 +539,8 @@ class IndexStore:
 
     def remove_document(self, doc_id: str) -> bool:
         with self._lock:
+            if self._shared is not None:
+                return self._remove_shared(doc_id)
             snap = self._snapshot
             if doc_id not in self._registry["documents"]:
                 return False

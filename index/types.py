@@ -14,6 +14,12 @@ class SearchFilters:
     provinces: tuple[str, ...] = ()
     doc_ids: tuple[str, ...] = ()
     agencies: tuple[str, ...] = ()
+    # With a province filter: also keep national documents (laws, decrees ...). False keeps
+    # only the provincial documents of those provinces (and the provinces merged with them).
+    national: bool = True
+    # With a province filter: also keep the provinces merged with them in 2025 (Lâm Đồng with
+    # Đắk Nông and Bình Thuận). False keeps exactly the named provinces.
+    related: bool = True
 
     def is_empty(self) -> bool:
         return not (self.provinces or self.doc_ids or self.agencies)
@@ -30,6 +36,9 @@ class QueryAnalysis:
     provinces: tuple[str, ...] = ()  # canonical province names recognised in the question
     agencies: tuple[str, ...] = ()  # canonical agency names recognised in the question
     had_diacritics: bool = True
+    # Documents named in the question, normalised: "Nghị định 45/2021/NĐ-CP", "45/2021/NĐ-CP",
+    # "Luật Hợp tác xã 2023", "Bộ luật Dân sự" (see HybridRetriever.match_documents).
+    documents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

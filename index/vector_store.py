@@ -3,8 +3,9 @@
 ``PersistentClient(index_dir/"chroma")`` by default; ``HttpClient(host, port)`` when a Chroma
 server is configured. Everything after client creation is the same code. We always hand
 Chroma our own embedding function and precomputed vectors (its default function downloads
-a model). The collection records which embedder filled it; when the model changes the
-caller drops and rebuilds it.
+a model). The collection records which embedder filled it. Embedded, a model change drops
+and rebuilds it; on a server (shared by replicas) it is never dropped: ``matches`` tells the
+caller, which refuses to use it (an admin re-embeds with ``htx reindex``).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class DenseHit:
 
 class VectorStore:
     def __init__(self, index_dir: str | Path, embedder: Embedder, chroma_host: str | None = None,
-                 chroma_port: int = 8000, collection: str = "htx_chunks"):
+                 chroma_port: int = 8000, collection: str = "htx_chunks", drop_on_mismatch: bool | None = None):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -104,6 +105,8 @@ class VectorStore:
         # Serialises collection drops/recreation against other calls (model change, reset).
         self._lock = threading.RLock()
         self.rebuilt = False  # True when the collection was (re)created for a different embedder
+        # A shared server collection is never dropped for a model change (see ``matches``).
+        self.drop_on_mismatch = (not self.remote) if drop_on_mismatch is None else bool(drop_on_mismatch)
         self.collection = self._open()
 
     # --- collection lifecycle ----------------------------------------------------------
@@ -115,8 +118,26 @@ class VectorStore:
         return self.client.get_or_create_collection(
             name=self.collection_name, embedding_function=self._ef, metadata=self._metadata())
 
+    def recorded_embedder(self, col=None) -> tuple[str | None, int]:
+        meta = (col if col is not None else self.collection).metadata or {}
+        return meta.get("embedder"), int(meta.get("dim") or 0)
+
+    @property
+    def matches(self) -> bool:
+        """Whether the open collection was filled by this store's embedder."""
+        return self.recorded_embedder() == (self.embedder.name, int(self.embedder.dim))
+
+    def open_collection(self, name: str) -> None:
+        """Switch to another collection on the same client (the one the shared state names)."""
+        with self._lock:
+            if name != self.collection_name:
+                self.collection_name = name
+                self.collection = self._open()
+
     def _open(self):
         col = self._create()
+        if not self.drop_on_mismatch:
+            return col
         meta = col.metadata or {}
         if meta.get("embedder") != self.embedder.name or int(meta.get("dim") or 0) != int(self.embedder.dim):
             had = col.count()
@@ -129,7 +150,9 @@ class VectorStore:
         return col
 
     def reset(self) -> None:
-        """Drop every vector (used when rebuilding from the stored chunks)."""
+        """Drop every vector (used when rebuilding from the stored chunks; embedded store only)."""
+        if not self.drop_on_mismatch:
+            raise RuntimeError(f"refusing to drop the shared collection {self.collection_name}")
         with self._lock:
             self.client.delete_collection(self.collection_name)
             self.collection = self._create()

@@ -9,6 +9,13 @@ Rules:
 - Text is split only between items or paragraphs; a paragraph that is too long alone is split
   between sentences (". ", then "; ", then ", "), never inside one.
 - Each task-table row is one chunk (kind ``table_row``), rendered as labelled fields.
+- Legal texts: every chunk belongs to exactly one article ("Điều N"); chapter / section
+  headings are only in the heading path ("Chương II. … > Mục 1. … > Điều 7. Title"). A long
+  article is split at its khoản, each piece keeping "Điều N. Title" in its path. A definitions
+  article ("Giải thích từ ngữ") gives one chunk per defined term (kind ``definition``,
+  ``extra["term"]``). A header-only preamble (just the law's name) is not a chunk.
+- Splitting one long paragraph is linear in its length: each part is tokenised once and parts
+  are packed by adding their counts; each packed piece is then checked once.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ import re
 from dataclasses import dataclass
 
 from ingest.lines import Line
-from ingest.structure import Node, iter_lines, short_title
+from ingest.normalize import fold
+from ingest.structure import CONTAINERS, Node, iter_lines, short_title
 from ingest.tables import Table, TableRow
 from ingest.tokens import count_tokens
 from ingest.types import Chunk, DocumentMeta
-from ingest.vocab import find_agencies
+from ingest.vocab import discover_agencies, find_agencies, is_national_agency
 
 MAX_TOKENS = 512
 BODY_TOKENS = 350
@@ -47,6 +55,7 @@ class _Draft:
     kind: str = "text"
     table: dict[str, str] | None = None
     row: TableRow | None = None
+    extra: dict | None = None
 
 
 def _render(units: list[_Unit], display: bool = False) -> str:
@@ -109,6 +118,12 @@ class Chunker:
             return
         label = node.label
         own_path = path + (label,) if label else path
+        if node.kind in CONTAINERS:
+            self.visit_container(node, own_path)
+            return
+        if node.kind == "article" and _DEFINITIONS in fold(node.title):
+            self.visit_definitions(node, own_path)
+            return
         has_table = _has_table(node)
         if not has_table:
             units = [_Unit(l) for l in iter_lines(node)]
@@ -170,6 +185,64 @@ class Chunker:
             add(units)
         flush()
 
+    def visit_container(self, node: Node, own_path: tuple[str, ...]) -> None:
+        """Phần / Chương / Mục: the heading is the path; paragraphs outside any article are
+        one chunk; each article (or inner heading) is chunked on its own."""
+        paras: list[_Unit] = []
+        for ch in node.children:
+            if isinstance(ch, Node) and ch.kind == "para":
+                paras += [_Unit(l) for l in ch.lines]
+                continue
+            if paras:
+                self.emit_packed(own_path, paras)
+                paras = []
+            self.visit(ch, own_path)
+        if paras:
+            self.emit_packed(own_path, paras)
+
+    def emit_packed(self, path: tuple[str, ...], units: list[_Unit]) -> None:
+        pack: list[_Unit] = []
+        for u in units:
+            if pack and self.fits(_render(pack + [u]), path):
+                pack.append(u)
+                continue
+            if pack:
+                self.emit(path, pack)
+            pack = [u]
+            if not self.fits(_render(pack), path):
+                for i, piece in enumerate(self.split_line(u.line, path)):
+                    self.emit(path, [_Unit(piece)])
+                pack = []
+        if pack:
+            self.emit(path, pack)
+
+    def visit_definitions(self, node: Node, own_path: tuple[str, ...]) -> None:
+        """One unit per defined term: "1. Hợp tác xã là ..." -> a chunk whose path ends in
+        "Khoản 1. Hợp tác xã" (kind ``definition``, ``extra["term"]``)."""
+        self.carry = []
+        intro = [_Unit(l) for l in node.lines[1:]]
+        terms = []
+        for ch in node.children:
+            if isinstance(ch, Node) and ch.kind in ("clause", "num1"):
+                terms.append(ch)
+            elif isinstance(ch, Node):
+                intro += [_Unit(l) for l in iter_lines(ch)]
+        if intro or not terms:
+            self.emit_packed(own_path, [_Unit(node.lines[0])] + intro if node.lines else intro)
+        for ch in terms:
+            term = definition_term(ch.title)
+            label = f"Khoản {ch.marker}. {term}" if term else f"Khoản {ch.marker}"
+            start = len(self.drafts)
+            units = [_Unit(l) for l in iter_lines(ch)]
+            path = own_path + (label,)
+            if self.fits(_render(units), path):
+                self.emit(path, units)
+            else:
+                self.emit_packed(path, units)
+            for d in self.drafts[start:]:
+                d.kind = "definition"
+                d.extra = {"term": term} if term else {}
+
     def emit(self, path: tuple[str, ...], units: list[_Unit]) -> None:
         if self.carry:
             carry, self.carry = self.carry, []
@@ -204,7 +277,13 @@ class Chunker:
         meta = self.meta
         out: list[Chunk] = []
         seen: set[str] = set()
-        issuer_agencies = tuple(find_agencies(meta.issuer or ""))
+        def find(text: str) -> list[str]:
+            # A provincial document cites national bodies (a Chỉ thị of the Thủ tướng Chính
+            # phủ); it does not task them.
+            names = find_agencies(text)
+            return [a for a in names if not is_national_agency(a)] if meta.province else names
+
+        issuer_agencies = tuple(find(meta.issuer or ""))
         for order, d in enumerate(self.drafts):
             section = SECTION_SEP.join(d.path)
             base = f"{meta.doc_id}-{hashlib.sha1(f'{meta.doc_id}|{section}|{d.text}'.encode('utf-8')).hexdigest()[:10]}"
@@ -213,17 +292,19 @@ class Chunker:
                 chunk_id, n = f"{base}-{n}", n + 1
             seen.add(chunk_id)
             if d.table is not None:
-                agencies = _dedupe(find_agencies(d.table["lead"]) + find_agencies(d.table["partners"]))
+                agencies = _dedupe(find(d.table["lead"]) + find(d.table["partners"]))
                 if not agencies:
                     agencies = list(issuer_agencies)
             else:
                 agencies = []
                 for label in reversed(d.path):
-                    agencies = find_agencies(label)
+                    agencies = find(label)
                     if agencies:
                         break
                 if not agencies:
-                    agencies = find_agencies(d.text)
+                    agencies = find(d.text)
+                if not meta.province:  # national texts: also the bodies named by rule (Bộ Tư pháp ...)
+                    agencies = _dedupe(list(agencies) + discover_agencies(d.text))
             chunk = Chunk(
                 chunk_id=chunk_id,
                 doc_id=meta.doc_id,
@@ -237,8 +318,11 @@ class Chunker:
                 kind=d.kind,
                 order=order,
                 table=d.table,
-                extra={},
+                extra=dict(d.extra or {}),
             )
+            article = next((p for p in d.path if p.startswith("Điều ")), None)
+            if article:
+                chunk.extra["article"] = article.split(".", 1)[0]
             chunk.extra["tokens"] = count_tokens(chunk.context_text())
             out.append(chunk)
         return out
@@ -270,56 +354,103 @@ def _pack_path(own_path: tuple[str, ...], pack: list[_Unit]) -> tuple[str, ...]:
         return own_path + (f"{first.marker})–{last.marker})",)
     if first.kind == last.kind and first.kind.startswith("num"):
         return own_path + (f"{first.marker}.–{last.marker}.",)
+    if first.kind == last.kind == "clause":
+        return own_path + (f"Khoản {first.marker}–{last.marker}",)
+    if first.kind == last.kind == "point":
+        return own_path + (f"Điểm {first.marker}–{last.marker}",)
     return own_path
 
 
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[\"“(\-–\dA-ZÀ-ỸĐ])")
 _CLAUSE = re.compile(r"(?<=;)\s+")
 _COMMA = re.compile(r"(?<=,)\s+")
+_SPACE = re.compile(r"\s+")
 
 
 def _split_points(text: str, budget: int) -> list[int]:
     """Offsets that cut ``text`` into pieces of at most ``budget`` tokens, at the
-    coarsest boundary possible (sentence, then clause, then comma, then word)."""
+    coarsest boundary possible (sentence, then clause, then comma, then word).
 
-    def pieces(a: int, b: int, level: int) -> list[int]:
-        seg = text[a:b]
-        if count_tokens(seg) <= budget or level > 3:
-            return [a, b]
-        pat = (_SENTENCE, _CLAUSE, _COMMA, re.compile(r"\s+"))[level]
-        cuts = [a] + [a + m.end() for m in pat.finditer(seg)] + [b]
-        cuts = sorted(set(cuts))
-        if len(cuts) <= 2:
-            return pieces(a, b, level + 1)
-        # Greedy packing of the small parts; recurse into parts that are too big.
-        out = [a]
-        start = a
-        i = 1
+    Linear in the length of ``text``: every part is tokenised once and parts are packed by
+    adding their counts (tokens of joined parts are their sum, less the special tokens);
+    each packed piece is checked once and, in the rare case the sum was optimistic, packed
+    again with exact counts (a piece is short, so that costs little)."""
+    overhead = count_tokens("")
+
+    def exact_greedy(a: int, cuts: list[int]) -> list[int]:
+        out, start, i = [a], a, 1
         while i < len(cuts):
-            end = cuts[i]
-            if count_tokens(text[start:end]) <= budget:
-                j = i
-                while j + 1 < len(cuts) and count_tokens(text[start:cuts[j + 1]]) <= budget:
-                    j += 1
-                end = cuts[j]
-                out.append(end)
-                start = end
-                i = j + 1
-            else:
-                sub = pieces(start, end, level + 1)
-                out.extend(sub[1:])
-                start = end
-                i += 1
+            j = i
+            while j + 1 < len(cuts) and count_tokens(text[start:cuts[j + 1]]) <= budget:
+                j += 1
+            out.append(cuts[j])
+            start, i = cuts[j], j + 1
         return out
 
+    def pieces(a: int, b: int, level: int, known: int | None = None) -> list[int]:
+        n = known if known is not None else count_tokens(text[a:b])
+        if n <= budget or level > 3:
+            return [a, b]
+        pat = (_SENTENCE, _CLAUSE, _COMMA, _SPACE)[level]
+        cuts = sorted({a, b, *(a + m.end() for m in pat.finditer(text[a:b]))})
+        if len(cuts) <= 2:
+            return pieces(a, b, level + 1, n)
+        parts = list(zip(cuts, cuts[1:]))
+        costs = [max(0, count_tokens(text[x:y]) - overhead) for x, y in parts]
+        out = [a]
+        start, acc = a, 0
+        packed: list[tuple[int, int]] = []  # pieces made of several parts, to check
+        for (x, y), c in zip(parts, costs):
+            if c + overhead > budget:  # too big alone: close the pack, split the part finer
+                if start < x:
+                    out.append(x)
+                    packed.append((start, x))
+                out.extend(pieces(x, y, level + 1, c + overhead)[1:])
+                start, acc = y, 0
+                continue
+            if start < x and acc + c + overhead > budget:
+                out.append(x)
+                packed.append((start, x))
+                start, acc = x, 0
+            acc += c
+        if start < b:
+            out.append(b)
+            packed.append((start, b))
+        for p, q in packed:
+            if count_tokens(text[p:q]) > budget:
+                inner_cuts = sorted({c for c in cuts if p <= c <= q})
+                redo = exact_greedy(p, inner_cuts)
+                out = [o for o in out if not (p < o < q)] + redo[1:-1]
+        return sorted(set(out))
+
     return sorted(set(pieces(0, len(text), 0)))
+
+
+_DEFINITIONS = "giai thich tu ngu"
+_TERM_END = re.compile(r"\s+(?:là|được hiểu là|bao gồm|gồm)\s+|\s*:\s*|\s+\(")
+
+
+def definition_term(first_line: str) -> str:
+    """'Hợp tác xã là tổ chức kinh tế ...' -> 'Hợp tác xã' ('' when no short term is found)."""
+    m = _TERM_END.search(first_line)
+    term = first_line[: m.start()] if m else ""
+    term = term.strip(" .,;")
+    return term if term and len(term.split()) <= 12 else ""
 
 
 def build_chunks(tree: Node, meta: DocumentMeta) -> list[Chunk]:
     ch = Chunker(meta)
     for node in tree.children:
+        if tree.legal and isinstance(node, Node) and node.kind == "preamble" and _header_only(node):
+            continue
         ch.visit(node, ())
     if ch.carry:
         carry, ch.carry = ch.carry, []
         ch.emit((), carry)
     return ch.chunks()
+
+
+def _header_only(node: Node) -> bool:
+    """A preamble that is only the law's name (one or two short lines, no sentence)."""
+    lines = iter_lines(node)
+    return not node.children and len(lines) <= 2 and sum(len(l.text) for l in lines) < 160

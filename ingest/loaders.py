@@ -6,7 +6,9 @@ structure and table code serves every format:
 - .txt: decoded by ``ingest.encoding`` (BOM/UTF-8/UTF-16, legacy encodings refused).
 - .md: decoded, then headings/links/list bullets/pipe tables turned into plain lines.
 - .docx (python-docx): paragraphs and real Word tables in body order; merged cells once.
-- .pdf (pypdf text layer): lines re-joined into paragraphs from their vertical spacing.
+- .pdf (pypdf text layer): lines re-joined into paragraphs from their vertical spacing; a
+  PDF with more pages than ``PdfLimits.max_pages`` or whose text takes longer than
+  ``PdfLimits.timeout_s`` to extract (checked between pages and between text pieces) is refused.
 """
 
 from __future__ import annotations
@@ -14,17 +16,28 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import errors
 from ingest.encoding import decode_bytes
+from ingest.types import IngestError
 
 log = logging.getLogger("htx.ingest")
 
 SUPPORTED = (".txt", ".md", ".docx", ".pdf")
 
 
-def load_text(path: Path, data: bytes) -> str:
+@dataclass(frozen=True)
+class PdfLimits:
+    """Bounds on PDF parsing (Settings.pdf_max_pages / pdf_timeout_s: HTX_PDF_MAX_PAGES, HTX_PDF_TIMEOUT_S)."""
+
+    max_pages: int = 500
+    timeout_s: float = 60.0
+
+
+def load_text(path: Path, data: bytes, pdf_limits: PdfLimits | None = None) -> str:
     """Text of a file whose bytes are ``data`` (suffix decides the format)."""
     suffix = path.suffix.lower()
     if suffix == ".txt":
@@ -34,7 +47,7 @@ def load_text(path: Path, data: bytes) -> str:
     if suffix == ".docx":
         return docx_to_text(data, str(path))
     if suffix == ".pdf":
-        return pdf_to_text(data, str(path))
+        return pdf_to_text(data, str(path), pdf_limits)
     raise errors.unsupported_type(str(path), suffix)
 
 
@@ -109,9 +122,40 @@ _PAGE_NUMBER = re.compile(r"^\s*(?:-\s*\d{1,4}\s*-|(?:Trang|Page)\s+\d{1,4}(?:\s
 _MARKER = re.compile(r"^(?:[IVX]+\.|\d+(?:\.\d+)*\.|[a-zđ]\)|[-+•])\s")
 
 
-def pdf_to_text(data: bytes, path: str = "") -> str:
+def _pdf_too_long(path: str, pages: int, limit: int) -> IngestError:
+    return IngestError(
+        "pdf_too_many_pages",
+        f"PDF has {pages} pages, limit {limit}: {path}",
+        f"Tệp PDF có {pages} trang, vượt giới hạn {limit} trang. Hãy tách tệp thành các phần nhỏ hơn.",
+        path,
+    )
+
+
+def _pdf_timeout(path: str, seconds: float, done: int, total: int) -> IngestError:
+    return IngestError(
+        "pdf_timeout",
+        f"PDF text extraction over {seconds:.0f} s (stopped after {done}/{total} pages): {path}",
+        f"Đọc tệp PDF quá lâu (quá {seconds:.0f} giây), tệp không được nạp. "
+        "Hãy kiểm tra tệp hoặc dùng bản .docx/.txt.",
+        path,
+    )
+
+
+class _Deadline:
+    def __init__(self, path: str, timeout_s: float, total: int):
+        self.path, self.timeout_s, self.total = path, timeout_s, total
+        self.end = time.monotonic() + timeout_s
+        self.done = 0
+
+    def check(self) -> None:
+        if self.timeout_s > 0 and time.monotonic() > self.end:
+            raise _pdf_timeout(self.path, self.timeout_s, self.done, self.total)
+
+
+def pdf_to_text(data: bytes, path: str = "", limits: PdfLimits | None = None) -> str:
     from pypdf import PdfReader
 
+    limits = limits or PdfLimits()
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -119,7 +163,15 @@ def pdf_to_text(data: bytes, path: str = "") -> str:
                 reader.decrypt("")
             except Exception:
                 raise errors.parse_error(path, "encrypted PDF") from None
-        pages = [_page_lines(page) for page in reader.pages]
+        total = len(reader.pages)
+        if limits.max_pages > 0 and total > limits.max_pages:
+            raise _pdf_too_long(path, total, limits.max_pages)
+        deadline = _Deadline(path, limits.timeout_s, total)
+        pages = []
+        for page in reader.pages:
+            deadline.check()
+            pages.append(_page_lines(page, deadline))
+            deadline.done += 1
     except Exception as e:
         if hasattr(e, "message_vi"):
             raise
@@ -145,14 +197,18 @@ def _continues(prev: str, first: str) -> bool:
     return not prev.rstrip().endswith(_SENTENCE_END) and not _MARKER.match(first.lstrip()) and "\t" not in prev
 
 
-def _page_lines(page) -> tuple[list[str], bool]:
+def _page_lines(page, deadline: _Deadline | None = None) -> tuple[list[str], bool]:
     """Lines of one page, wrapped lines re-joined into paragraphs using line spacing, and
     whether the page's last physical line ran (nearly) to the right margin."""
     text = page.extract_text() or ""
+    if deadline:
+        deadline.check()
     raw = [l for l in text.split("\n")]
     ys: list[float] = []
 
     def visitor(t, cm, tm, font_dict, font_size):
+        if deadline:
+            deadline.check()  # an exception from the visitor stops the extraction of this page
         if not t.strip():
             return
         y = tm[5] * cm[3] + cm[5] if cm else tm[5]
@@ -161,6 +217,8 @@ def _page_lines(page) -> tuple[list[str], bool]:
 
     try:
         page.extract_text(visitor_text=visitor)
+    except IngestError:
+        raise
     except Exception:  # pragma: no cover - visitor unsupported: keep raw lines
         ys = []
     lines = [l for l in raw if l.strip()]

@@ -6,6 +6,9 @@ Markers, from outer to inner (a skipped number, e.g. no section III, changes not
   num1     "1. ..."   num2 "1.1. ..." / "2.10. ..."   num3 "1.1.1. ..."
   letter   "a) ..." ... "đ) ..." "e) ..." "g) ..."
   dash     "- ..."    plus "+ ..."
+Legal texts (laws, decrees, circulars: a "Chương" heading, or articles without roman sections)
+also have, outside the articles, "Phần thứ nhất" / "Chương II" / "Mục 1" / "Tiểu mục 1" (the title
+line that follows a bare heading is its title), and inside an article khoản "1." and điểm "a)".
 Text before the first marker is the preamble ("Phần mở đầu"); a closing paragraph
 ("Trên đây là ...", "... Chỉ thị này ...") after the numbered body goes up to the nearest
 top-level section, or to "Phần kết". Tables sit in the tree where they occur.
@@ -21,8 +24,19 @@ from ingest.normalize import fold
 from ingest.tables import Table
 from ingest.vocab import PROVINCES
 
-RANKS = {"root": -1, "part": 0, "preamble": 1, "closing": 1, "roman": 1, "article": 1,
-         "num1": 2, "num2": 3, "num3": 4, "letter": 5, "dash": 6, "plus": 7}
+RANKS = {"root": -1, "part": 0, "lpart": 1, "chapter": 2, "lsection": 3, "subsection": 4,
+         "preamble": 5, "closing": 5, "roman": 5, "article": 5,
+         "num1": 6, "clause": 6, "num2": 7, "num3": 8, "letter": 9, "point": 9, "dash": 10, "plus": 11}
+TOP_RANK = RANKS["article"]
+CONTAINERS = ("lpart", "chapter", "lsection", "subsection")  # legal headings above the articles
+_LEGAL_HEADINGS: list[tuple[str, re.Pattern[str]]] = [
+    ("subsection", re.compile(r"^(?P<m>(?:Tiểu mục|TIỂU MỤC)\s+(?:\d+|[IVXLC]+))\b\s*[.:]?\s*(?P<t>.*)$")),
+    ("lpart", re.compile(r"^(?P<m>(?:Phần|PHẦN)\s+(?:thứ\s+\w+|THỨ\s+\w+|\d+|[IVXLC]+))(?=$|[\s.:])\s*[.:]?\s*(?P<t>.*)$")),
+    ("chapter", re.compile(r"^(?P<m>(?:Chương|CHƯƠNG)\s+(?:\d+|[IVXLC]+))(?=$|[\s.:])\s*[.:]?\s*(?P<t>.*)$")),
+    ("lsection", re.compile(r"^(?P<m>(?:Mục|MỤC)\s+(?:\d+|[IVXLC]+))(?=$|[\s.:])\s*[.:]?\s*(?P<t>.*)$")),
+]
+_ARTICLE_LINE = re.compile(r"^Điều\s+\d+\s*[.:]")
+_ROMAN_LINE = re.compile(r"^(?=[IVX])X{0,3}(?:IX|IV|V?I{0,3})\.\s+\S")
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("article", re.compile(r"^(?P<m>Điều\s+\d+)\s*[.:]\s*(?P<t>.*)$")),
@@ -48,10 +62,11 @@ class Node:
     title: str = ""  # heading text after the marker (normalised)
     lines: list[Line] = field(default_factory=list)  # own lines: the marker line, then its paragraphs
     children: list["Node | Table"] = field(default_factory=list)
+    legal: bool = False  # set on the root of a legal text (laws, decrees, circulars)
 
     @property
     def rank(self) -> int:
-        return RANKS.get(self.kind, 8)
+        return RANKS.get(self.kind, 12)
 
     @property
     def label(self) -> str:
@@ -68,6 +83,34 @@ def match_marker(text: str) -> tuple[str, str, str] | None:
         if m:
             return kind, m.group("m"), m.group("t").strip()
     return None
+
+
+def match_legal_heading(text: str) -> tuple[str, str, str] | None:
+    t = text.strip()
+    for kind, pat in _LEGAL_HEADINGS:
+        m = pat.match(t)
+        if m:
+            marker = " ".join(m.group("m").split())
+            marker = marker[:1].upper() + marker[1:].lower() if _is_upper(marker) else marker
+            return kind, marker, m.group("t").strip()
+    return None
+
+
+def is_legal(items: list) -> bool:
+    """A legal text: chapter headings, or articles and no roman-numbered plan sections."""
+    articles = romans = 0
+    for item in items:
+        if isinstance(item, Table) or item.blank:
+            continue
+        t = item.text.strip()
+        h = match_legal_heading(t)
+        if h and h[0] == "chapter":
+            return True
+        if _ARTICLE_LINE.match(t):
+            articles += 1
+        elif _ROMAN_LINE.match(t):
+            romans += 1
+    return articles >= 4 or (articles >= 2 and romans == 0)
 
 
 def _is_upper(text: str) -> bool:
@@ -120,6 +163,13 @@ def node_label(node: Node) -> str:
     if node.kind == "article":
         st = short_title(node.title, LABEL_MAX - len(node.marker) - 2)
         return f"{node.marker}. {st}" if st else node.marker
+    if node.kind in CONTAINERS:
+        st = short_title(node.title, LABEL_MAX - len(node.marker) - 2)
+        return f"{node.marker}. {st}" if st else node.marker
+    if node.kind == "clause":
+        return f"Khoản {node.marker}"
+    if node.kind == "point":
+        return f"Điểm {node.marker}"
     if node.kind == "letter":
         return f"{node.marker})"
     if node.kind in ("dash", "plus"):
@@ -134,6 +184,8 @@ def parse(items: list[Line | Table]) -> Node:
     root.children.append(preamble)
     stack: list[Node] = [root, preamble]
     body_started = False
+    legal = is_legal(items)
+    title_for: Node | None = None  # a bare "Chương II" waiting for its title line
 
     def add_para(line: Line) -> None:
         top = stack[-1]
@@ -150,17 +202,41 @@ def parse(items: list[Line | Table]) -> Node:
         if line.blank:
             continue
         text = line.text.strip()
+        if legal:
+            if title_for is not None:
+                node, title_for = title_for, None
+                if not match_marker(text) and not match_legal_heading(text):
+                    node.title = text
+                    node.lines.append(line)
+                    continue
+            h = match_legal_heading(text)
+            if h:
+                kind, marker, title = h
+                body_started = True
+                node = Node(kind, marker=marker, title=title, lines=[line])
+                while len(stack) > 1 and (stack[-1].rank >= node.rank or stack[-1].kind in ("preamble", "closing")):
+                    stack.pop()
+                stack[-1].children.append(node)
+                stack.append(node)
+                if not title:
+                    title_for = node
+                continue
         mk = match_marker(text)
+        if legal and mk and any(n.kind == "article" for n in stack):
+            if mk[0] == "num1":
+                mk = ("clause", mk[1], mk[2])
+            elif mk[0] == "letter":
+                mk = ("point", mk[1], mk[2])
         if mk and not body_started and mk[0] in ("dash", "plus", "letter"):
             mk = None  # bullets in the preamble stay part of it
-        if mk is None and body_started and _PART.match(fold(text).rstrip(":").strip()) and (_is_upper(text) or fold(text).startswith("phu luc")) and not text.endswith(":"):
+        if mk is None and body_started and not legal and _PART.match(fold(text).rstrip(":").strip()) and (_is_upper(text) or fold(text).startswith("phu luc")) and not text.endswith(":"):
             node = Node("part", title=text, lines=[line])
             stack[:] = [root, node]
             root.children.append(node)
             continue
         if mk is None:
-            if body_started and (_CLOSING_START.match(text) or _CLOSING_THIS.search(text)):
-                while len(stack) > 1 and stack[-1].rank > 1:
+            if body_started and (_CLOSING_START.match(text) or (not legal and _CLOSING_THIS.search(text))):
+                while len(stack) > 1 and stack[-1].rank > TOP_RANK:
                     stack.pop()
                 if len(stack) == 1 or stack[-1].kind == "preamble" or _CLOSING_START.match(text):
                     if stack[-1].kind != "closing":
@@ -178,6 +254,7 @@ def parse(items: list[Line | Table]) -> Node:
         stack.append(node)
     if not preamble.lines and not preamble.children:
         root.children.remove(preamble)
+    root.legal = legal
     return root
 
 

@@ -20,13 +20,21 @@ class DocumentMeta:
     province: str | None  # canonical province name, e.g. "Lâm Đồng"
     source_path: str  # path of the file that was ingested
     sha256: str  # hash of the raw file bytes
+    scope: str | None = None  # "national" or "province"
+    effective_date: str | None = None  # ISO, where the text states it ("có hiệu lực ... từ ngày ...")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DocumentMeta":
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        """Tolerant of registries written before a field existed (missing keys get defaults;
+        a missing scope follows the province) and of unknown keys."""
+        fields = cls.__dataclass_fields__
+        values = {k: data.get(k) for k in fields}
+        if not values.get("scope"):
+            values["scope"] = "province" if values.get("province") else "national"
+        return cls(**values)
 
 
 @dataclass(frozen=True)

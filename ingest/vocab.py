@@ -1,181 +1,419 @@
 """Domain vocabulary: provinces, agencies and abbreviations, with their short forms.
 
-Shared by ingestion (tagging chunks with province and agencies), the lexical index
-(abbreviation expansion) and query understanding (recognising what a question is about).
-Matching is done on folded text (lower case, no diacritics), so a question typed without
-diacritics is recognised too.
+The vocabulary lives in data files (``ingest/data/provinces.json``, ``agencies.json``,
+``abbreviations.json``); files of the same names under ``<data_dir>/vocab/`` are merged over
+the packaged ones (an entry with the same canonical name replaces the packaged entry).
+:func:`load_vocab` takes that directory explicitly; the runtime calls :func:`use_data_dir`
+once at start-up so that the module-level helpers (``find_provinces`` ...) see the user's
+additions.
+
+Shared by ingestion (tagging documents and chunks with province and agencies), the lexical
+index (abbreviation expansion) and query understanding. Matching is done on folded text
+(lower case, no diacritics), so a question typed without diacritics is recognised too.
+Short forms of agency names made of initials ("Sở Kế hoạch và Đầu tư" -> "Sở KH&ĐT",
+"Sở KHĐT", "Sở KH-ĐT") are derived by rule.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 
-from ingest.normalize import fold
+from ingest.normalize import fold, nfc
 
-# Canonical province name -> other spellings (folded matching covers missing diacritics).
-PROVINCES: dict[str, tuple[str, ...]] = {
-    "Lâm Đồng": ("Lâm Đồng",),
-    "Khánh Hòa": ("Khánh Hòa", "Khánh Hoà"),
-    "Đắk Nông": ("Đắk Nông", "Đăk Nông", "Dak Nong"),
-    "Kiên Giang": ("Kiên Giang",),
-    "Tây Ninh": ("Tây Ninh",),
-    # Provinces not in the bundled corpus, recognised so that questions about them can be
-    # answered honestly ("the documents do not cover ...") instead of silently ignored.
-    "Hà Nội": ("Hà Nội", "Ha Noi"),
-    "Hồ Chí Minh": ("TP Hồ Chí Minh", "TP.HCM", "TPHCM", "Sài Gòn", "Hồ Chí Minh"),
-    "Đà Nẵng": ("Đà Nẵng",),
-    "Hải Phòng": ("Hải Phòng",),
-    "Cần Thơ": ("Cần Thơ",),
-    "An Giang": ("An Giang",),
-    "Bình Dương": ("Bình Dương",),
-    "Đồng Nai": ("Đồng Nai",),
-    "Nghệ An": ("Nghệ An",),
-    "Thanh Hóa": ("Thanh Hóa", "Thanh Hoá"),
-    "Quảng Ninh": ("Quảng Ninh",),
-    "Gia Lai": ("Gia Lai",),
-    "Đắk Lắk": ("Đắk Lắk", "Đăk Lăk", "Dak Lak"),
-    "Bình Định": ("Bình Định",),
-    "Long An": ("Long An",),
-    "Bến Tre": ("Bến Tre",),
-    "Sóc Trăng": ("Sóc Trăng",),
-    "Cà Mau": ("Cà Mau",),
-    "Bình Thuận": ("Bình Thuận",),
-    "Ninh Thuận": ("Ninh Thuận",),
-    "Phú Yên": ("Phú Yên",),
-    "Quảng Nam": ("Quảng Nam",),
-    "Huế": ("Thừa Thiên Huế", "Huế"),
-    "Lào Cai": ("Lào Cai",),
-    "Sơn La": ("Sơn La",),
-    "Bắc Ninh": ("Bắc Ninh",),
-    "Vĩnh Long": ("Vĩnh Long",),
-    "Tiền Giang": ("Tiền Giang",),
-    "Kon Tum": ("Kon Tum",),
-    "Bình Phước": ("Bình Phước",),
-}
+_CONTEXT_BEFORE = re.compile(r"(?:tinh|thanh pho|tp\.?)\s*$")
+_HEADS = ("Sở", "Bộ", "Ủy ban", "Ban", "Phòng", "Cục", "Chi cục", "Hội", "Liên minh", "Quỹ", "Ngân hàng",
+          "Kho bạc", "Trung tâm", "Văn phòng", "Tổng cục", "Viện", "Thanh tra")
 
-# Canonical agency name -> aliases and short forms seen in the documents or typed by users.
-# "tỉnh" suffixes are dropped in the canonical name; the province comes from the document.
-AGENCIES: dict[str, tuple[str, ...]] = {
-    "Sở Kế hoạch và Đầu tư": ("Sở Kế hoạch và Đầu tư", "Sở KH&ĐT", "Sở KHĐT", "Sở KH-ĐT", "SKHĐT", "KH&ĐT", "Sở Kế hoạch Đầu tư"),
-    "Sở Nông nghiệp và Phát triển nông thôn": ("Sở Nông nghiệp và Phát triển nông thôn", "Sở Nông nghiệp và PTNT", "Sở NN&PTNT", "Sở NNPTNT", "NN&PTNT", "Sở Nông nghiệp"),
-    "Sở Công Thương": ("Sở Công Thương", "Sở Công thương", "SCT"),
-    "Sở Tài chính": ("Sở Tài chính",),
-    "Sở Xây dựng": ("Sở Xây dựng",),
-    "Sở Giao thông vận tải": ("Sở Giao thông vận tải", "Sở GTVT", "Sở Giao thông"),
-    "Sở Văn hóa, Thể thao và Du lịch": ("Sở Văn hóa, Thể thao và Du lịch", "Sở VHTTDL", "Sở Văn hóa"),
-    "Sở Tài nguyên và Môi trường": ("Sở Tài nguyên và Môi trường", "Sở TN&MT", "Sở TNMT"),
-    "Sở Khoa học và Công nghệ": ("Sở Khoa học và Công nghệ", "Sở KH&CN", "Sở KHCN"),
-    "Sở Thông tin và Truyền thông": ("Sở Thông tin và Truyền thông", "Sở TT&TT", "Sở TTTT"),
-    "Sở Nội vụ": ("Sở Nội vụ",),
-    "Sở Lao động - Thương binh và Xã hội": ("Sở Lao động – Thương binh và xã hội", "Sở Lao động - Thương binh và Xã hội", "Sở LĐTBXH", "Sở LĐ-TB&XH", "Sở Lao động"),
-    "Liên minh Hợp tác xã tỉnh": ("Liên minh Hợp tác xã tỉnh", "Liên minh HTX tỉnh", "Liên minh HTX", "Liên minh Hợp tác xã", "LMHTX", "Liên minh tỉnh"),
-    "Ngân hàng Nhà nước chi nhánh tỉnh": ("Ngân hàng Nhà nước - Chi nhánh tỉnh", "Ngân hàng Nhà nước", "NHNN"),
-    "Ngân hàng Chính sách xã hội tỉnh": ("Ngân hàng Chính sách xã hội", "NHCSXH"),
-    "Quỹ Hỗ trợ phát triển hợp tác xã": ("Quỹ Hỗ trợ phát triển hợp tác xã", "Quỹ Hỗ trợ phát triển HTX", "Quỹ hỗ trợ phát triển HTX"),
-    "Ủy ban Mặt trận Tổ quốc Việt Nam tỉnh": ("Ủy ban Mặt trận Tổ quốc Việt Nam tỉnh", "Ủy ban Mặt trận Tổ quốc", "Ủy ban MTTQ Việt Nam tỉnh", "Ủy ban MTTQ", "Ủy ban MTTQVN", "MTTQ"),
-    "Hội Nông dân tỉnh": ("Hội Nông dân",),
-    "Hội Liên hiệp Phụ nữ tỉnh": ("Hội Liên hiệp phụ nữ", "Hội Liên hiệp Phụ nữ", "Hội Phụ nữ"),
-    "Hội Cựu chiến binh tỉnh": ("Hội Cựu Chiến binh", "Hội Cựu chiến binh"),
-    "Tỉnh Đoàn": ("Đoàn Thanh niên", "Đoàn TNCS Hồ Chí Minh", "Tỉnh Đoàn"),
-    "Liên đoàn Lao động tỉnh": ("Liên đoàn Lao động",),
-    "Cục Thuế tỉnh": ("Cục Thuế",),
-    "Điện lực tỉnh": ("Điện lực Kiên Giang", "Điện lực"),
-    "Bảo hiểm xã hội tỉnh": ("Bảo hiểm xã hội tỉnh", "BHXH tỉnh"),
-    "Văn phòng Điều phối nông thôn mới tỉnh": ("Văn phòng Điều phối nông thôn mới",),
-    "Trung tâm Xúc tiến Đầu tư, Thương mại và Du lịch": ("Trung tâm Xúc tiến Đầu tư, Thương mại và Du lịch", "Trung tâm Xúc tiến Đầu tư"),
-    "Trung tâm Khuyến công và Xúc tiến thương mại": ("Trung tâm Khuyến công và XTTM", "Trung tâm Khuyến công"),
-    "Ban Thi đua - Khen thưởng tỉnh": ("Ban Thi đua Khen thưởng", "Ban Thi đua - Khen thưởng"),
-    "Báo và Đài Phát thanh - Truyền hình tỉnh": ("Đài Phát thanh - Truyền hình", "Đài Phát thanh – Truyền hình", "Báo Lâm Đồng"),
-    "Ủy ban nhân dân cấp huyện": ("UBND các huyện", "Ủy ban nhân dân các huyện", "UBND cấp huyện", "Ủy ban nhân dân cấp huyện"),
-    "Ủy ban nhân dân tỉnh": ("UBND tỉnh", "Ủy ban nhân dân tỉnh"),
-    "Hội đồng nhân dân các cấp": ("Hội đồng nhân dân", "HĐND"),
-    "Các sở, ban, ngành": ("Các sở, ban, ngành", "các sở, ban, ngành"),
-}
 
-# Abbreviation -> expansion, used to expand both passages and questions in the lexical index.
-ABBREVIATIONS: dict[str, str] = {
-    "HTX": "hợp tác xã",
-    "THT": "tổ hợp tác",
-    "LHHTX": "liên hiệp hợp tác xã",
-    "LMHTX": "liên minh hợp tác xã",
-    "KTTT": "kinh tế tập thể",
-    "UBND": "ủy ban nhân dân",
-    "HĐND": "hội đồng nhân dân",
-    "QTDND": "quỹ tín dụng nhân dân",
-    "MTTQ": "mặt trận tổ quốc",
-    "MTTQVN": "mặt trận tổ quốc việt nam",
-    "OCOP": "mỗi xã một sản phẩm",
-    "NN&PTNT": "nông nghiệp và phát triển nông thôn",
-    "PTNT": "phát triển nông thôn",
-    "KH&ĐT": "kế hoạch và đầu tư",
-    "KHĐT": "kế hoạch và đầu tư",
-    "KH&CN": "khoa học và công nghệ",
-    "GTVT": "giao thông vận tải",
-    "TN&MT": "tài nguyên và môi trường",
-    "NHNN": "ngân hàng nhà nước",
-    "NHCSXH": "ngân hàng chính sách xã hội",
-    "BHXH": "bảo hiểm xã hội",
-    "SXKD": "sản xuất kinh doanh",
-    "XTTM": "xúc tiến thương mại",
-    "NTM": "nông thôn mới",
-    "TW": "trung ương",
-    "NĐ-CP": "nghị định chính phủ",
-    "QĐ-TTg": "quyết định thủ tướng",
-    "QĐ-UBND": "quyết định ủy ban nhân dân",
-    "CT-UBND": "chỉ thị ủy ban nhân dân",
-    "KH-UBND": "kế hoạch ủy ban nhân dân",
-}
+@dataclass(frozen=True)
+class Province:
+    name: str
+    kind: str = "tỉnh"  # tỉnh | thành phố
+    era: str = "both"  # both | old (until 2025-06-30) | new (from 2025-07-01)
+    aliases: tuple[str, ...] = ()
+    merged_into: str | None = None
+    needs_context: bool = False
+    blocked_before: tuple[str, ...] = ()
+    blocked_after: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Agency:
+    name: str
+    scope: str = "local"
+    aliases: tuple[str, ...] = ()
+    successor: str | None = None
 
 
 @dataclass(frozen=True)
 class _Pattern:
     canonical: str
     regex: re.Pattern[str]
+    ambiguous: frozenset[str] = frozenset()
+    blocked_before: tuple[str, ...] = ()
+    blocked_after: tuple[str, ...] = ()
 
 
-def _compile(table: dict[str, tuple[str, ...]]) -> list[_Pattern]:
+@dataclass(frozen=True)
+class Vocab:
+    provinces: dict[str, Province]
+    agencies: dict[str, Agency]
+    abbreviations: dict[str, str]
+    province_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    agency_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _province_patterns: tuple[_Pattern, ...] = ()
+    _agency_patterns: tuple[_Pattern, ...] = ()
+
+    # --- provinces ---------------------------------------------------------------------
+    def find_provinces(self, text: str) -> list[str]:
+        text = nfc(text or "")
+        folded = fold(text)
+        aligned = len(folded) == len(text)
+        found: list[tuple[int, str]] = []
+        for p in self._province_patterns:
+            for m in p.regex.finditer(folded):
+                if m.group(0) in p.ambiguous and not _context_ok(p, folded, text if aligned else None, m):
+                    continue
+                found.append((m.start(), p.canonical))
+                break
+        return [name for _, name in sorted(found)]
+
+    def count_provinces(self, text: str) -> dict[str, tuple[int, int]]:
+        """Province -> (mentions, mentions written "tỉnh X" / "thành phố X") in ``text``."""
+        text = nfc(text or "")
+        folded = fold(text)
+        aligned = len(folded) == len(text)
+        out: dict[str, tuple[int, int]] = {}
+        for p in self._province_patterns:
+            n = n_ctx = 0
+            for m in p.regex.finditer(folded):
+                ctx = bool(_CONTEXT_BEFORE.search(folded[max(0, m.start() - 12):m.start()].rstrip())) or m.group(0).startswith(("tinh ", "thanh pho "))
+                if m.group(0) in p.ambiguous and not ctx and not _context_ok(p, folded, text if aligned else None, m):
+                    continue
+                n += 1
+                n_ctx += ctx
+            if n:
+                out[p.canonical] = (n, n_ctx)
+        return out
+
+    def canonical_province(self, name: str) -> str | None:
+        if name in self.provinces:
+            return name
+        key = fold(name or "").strip()
+        for canonical, aliases in self.province_aliases.items():
+            if key in {fold(a) for a in (canonical, *aliases)}:
+                return canonical
+        found = self.find_provinces(name or "")
+        return found[0] if found else None
+
+    def merged_into(self, name: str) -> str | None:
+        c = self.canonical_province(name)
+        return self.provinces[c].merged_into if c else None
+
+    def merged_from(self, name: str) -> tuple[str, ...]:
+        c = self.canonical_province(name)
+        if not c:
+            return ()
+        return tuple(p.name for p in self.provinces.values() if p.merged_into == c)
+
+    def related_provinces(self, name: str) -> tuple[str, ...]:
+        c = self.canonical_province(name)
+        if not c:
+            return ()
+        out = [c]
+        if self.provinces[c].merged_into:
+            out.append(self.provinces[c].merged_into)
+        out += self.merged_from(c)
+        return tuple(dict.fromkeys(out))
+
+    # --- agencies ----------------------------------------------------------------------
+    def find_agencies(self, text: str) -> list[str]:
+        folded = fold(text or "")
+        # The national alliance is not the provincial one (whose short alias would match inside it).
+        national: list[tuple[int, str]] = []
+        for m in re.finditer(r"lien minh (?:htx|hop tac xa) viet nam", folded):
+            national.append((m.start(), "Liên minh Hợp tác xã Việt Nam"))
+        folded = re.sub(r"lien minh (?:htx|hop tac xa) viet nam", lambda m: " " * len(m.group(0)), folded)
+        # Every mention of every alias; a mention inside a longer one ("Chính phủ" inside
+        # "Thủ tướng Chính phủ") does not count.
+        spans: list[tuple[int, int, str]] = []
+        for p in self._agency_patterns:
+            spans += [(m.start(), m.end(), p.canonical) for m in p.regex.finditer(folded)]
+        spans.sort(key=lambda x: (-(x[1] - x[0]), x[0]))
+        kept: list[tuple[int, int, str]] = []
+        for a, b, name in spans:
+            if not any(a >= ka and b <= kb and name != kn for ka, kb, kn in kept):
+                kept.append((a, b, name))
+        found: list[tuple[int, str]] = [(a, name) for a, _, name in kept]
+        if national and "Liên minh Hợp tác xã Việt Nam" in self.agencies:
+            found += national[:1]
+        return list(dict.fromkeys(name for _, name in sorted(found)))
+
+    def is_national(self, agency: str) -> bool:
+        a = self.agencies.get(agency)
+        return bool(a and a.scope == "national")
+
+    def successor(self, agency: str) -> str | None:
+        a = self.agencies.get(agency)
+        return a.successor if a else None
+
+    def related_agencies(self, agency: str) -> tuple[str, ...]:
+        """The agency, what it became in 2025, and the agencies that became it."""
+        if agency not in self.agencies:
+            return (agency,)
+        out = [agency]
+        if self.agencies[agency].successor:
+            out.append(self.agencies[agency].successor)
+        out += [a.name for a in self.agencies.values() if a.successor == agency]
+        return tuple(dict.fromkeys(out))
+
+
+def _context_ok(p: _Pattern, folded: str, original: str | None, m: re.Match[str]) -> bool:
+    before = folded[max(0, m.start() - 40):m.start()].rstrip()
+    after = folded[m.end():m.end() + 20].lstrip()
+    if _CONTEXT_BEFORE.search(before + " " if not before else before):
+        return True
+    if any(re.search(rf"(?<!\w){re.escape(b)}$", before) for b in p.blocked_before):
+        return False
+    if any(re.match(rf"{re.escape(b)}(?!\w)", after) for b in p.blocked_after):
+        return False
+    if original is None:
+        return False
+    # Written as a proper name: every word capitalised ("Hòa Bình", not "hòa bình").
+    words = original[m.start():m.end()].split()
+    return bool(words) and all(w[:1].isupper() for w in words)
+
+
+_DISCOVER_HEAD = re.compile(r"(?<!\w)(Chi cục|Tổng cục|Ủy ban|Ngân hàng|Kho bạc|Liên minh|Trung tâm|Văn phòng|Thanh tra|Sở|Bộ|Ban|Phòng|Cục|Hội|Quỹ|Viện)\s+(?=[A-ZÀ-ỸĐ])")
+_TOKEN = re.compile(r"[^\W\d_][\w&]*|[-–,]")
+# Words that end an agency's name in running text ("Bộ Tài chính chủ trì ...").
+_NAME_STOP = frozenset(
+    "chủ phối có là được thực hướng tổ quy theo trong các của tại để về với cho thuộc phải tham chịu báo kiểm "
+    "trình xây đề ký thẩm cấp tỉnh huyện thành trung ương ban hành quản lý giao căn cứ nơi này đó khi nếu "
+    "đã sẽ đang đến từ trước sau gửi tiếp nhận".split())
+
+
+def discover_agencies(text: str) -> list[str]:
+    """Agencies named in ``text`` by rule: a head noun (Sở, Bộ, Ủy ban, Ban, Phòng, Cục, Chi
+    cục, Hội, Liên minh, Quỹ, Ngân hàng, Kho bạc ...) and a capitalised name ("Bộ Tư pháp",
+    "Sở Nông nghiệp và Phát triển nông thôn"). Names the vocabulary knows come back canonical
+    (so "Sở KH&ĐT" and "Sở Kế hoạch và Đầu tư" are one entity); others as written."""
+    out: list[str] = []
+    for m in _DISCOVER_HEAD.finditer(text or ""):
+        tokens = [t for t in _TOKEN.finditer(text, m.end(), min(len(text), m.end() + 120))]
+        words: list[str] = []
+        lower_run = 0
+        end = m.end()
+        for i, t in enumerate(tokens):
+            w = t.group(0)
+            if t.start() > end + 1:  # only single spaces inside a name
+                break
+            nxt = tokens[i + 1].group(0) if i + 1 < len(tokens) else ""
+            if w in ("-", "–", ",") or w == "và":
+                if not nxt[:1].isupper() or _DISCOVER_HEAD.match(text, tokens[i + 1].start()):
+                    break
+                words.append(w)
+            elif w[:1].isupper():
+                words.append(w)
+                lower_run = 0
+            elif w.lower() not in _NAME_STOP and lower_run < 3 and words:
+                words.append(w)
+                lower_run += 1
+            else:
+                break
+            end = t.end()
+        while words and (words[-1] in ("-", "–", ",", "và")):
+            words.pop()
+        if not words:
+            continue
+        name = m.group(1) + " " + " ".join(words).replace(" , ", ", ").replace(" ,", ",")
+        v = vocab()
+        key = fold(name)
+        known = [c for c in v.find_agencies(name) if key in {fold(a) for a in v.agency_aliases.get(c, ())}]
+        out.append(known[0] if known else name)
+    return list(dict.fromkeys(out))
+
+
+def initials(words: str) -> str:
+    """'Kế hoạch' -> 'KH', 'Phát triển nông thôn' -> 'PTNT'."""
+    return "".join(w[0].upper() for w in re.findall(r"\w+", words))
+
+
+def short_forms(name: str) -> tuple[str, ...]:
+    """Rule-derived short forms of an agency name: 'Sở Kế hoạch và Đầu tư' -> 'Sở KH&ĐT',
+    'Sở KHĐT', 'Sở KH-ĐT'; 'Sở Lao động - Thương binh và Xã hội' -> 'Sở LĐ-TB&XH', 'Sở LĐTBXH'."""
+    head = next((h for h in sorted(_HEADS, key=len, reverse=True) if name.startswith(h + " ")), None)
+    if head is None:
+        return ()
+    rest = re.sub(r"\s+(?:tỉnh|thành phố)$", "", name[len(head) + 1:])
+    parts = re.split(r"(\s+và\s+|\s*[-–]\s*|,\s*)", rest)
+    groups = parts[0::2]
+    seps = parts[1::2]
+    if len(groups) < 2 or any(len(re.findall(r"\w+", g)) > 4 for g in groups):
+        return ()
+    inits = [initials(g) for g in groups]
+    if any(len(i) < 1 for i in inits):
+        return ()
+    kept = inits[0]
+    for s, i in zip(seps, inits[1:]):
+        kept += ("&" if "và" in s else "-" if s.strip() in "-–" and s.strip() else "") + i
+    forms = {kept, "".join(inits), "-".join(inits), "&".join(inits)}
+    out = [f"{head} {f}" for f in sorted(forms)]
+    if head == "Sở":
+        out.append("S" + "".join(inits))
+    return tuple(out)
+
+
+def _compile(table: dict[str, tuple[str, ...]], meta: dict[str, Province] | None = None) -> tuple[_Pattern, ...]:
     patterns: list[_Pattern] = []
     for canonical, aliases in table.items():
         forms = sorted({fold(a) for a in (canonical, *aliases)}, key=len, reverse=True)
         body = "|".join(re.escape(f) for f in forms)
-        patterns.append(_Pattern(canonical, re.compile(rf"(?<![\w&])(?:{body})(?![\w&])")))
-    return patterns
+        p = meta.get(canonical) if meta else None
+        ambiguous: frozenset[str] = frozenset()
+        if p is not None and p.needs_context:
+            ambiguous = frozenset(f for f in forms if f == fold(canonical) or len(f) <= 4)
+        patterns.append(_Pattern(
+            canonical, re.compile(rf"(?<![\w&])(?:{body})(?![\w&])"), ambiguous,
+            tuple(fold(b) for b in (p.blocked_before if p else ())),
+            tuple(fold(b) for b in (p.blocked_after if p else ())),
+        ))
+    return tuple(patterns)
 
 
-_PROVINCE_PATTERNS = _compile(PROVINCES)
-_AGENCY_PATTERNS = _compile(AGENCIES)
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _find(patterns: list[_Pattern], text: str) -> list[str]:
-    folded = fold(text)
-    found: list[tuple[int, str]] = []
-    for p in patterns:
-        m = p.regex.search(folded)
-        if m:
-            found.append((m.start(), p.canonical))
-    return [name for _, name in sorted(found)]
+def _packaged(name: str) -> dict:
+    return json.loads(resources.files("ingest").joinpath("data", name).read_text(encoding="utf-8"))
+
+
+def _merged(name: str, key: str, data_dir: Path | None) -> list | dict:
+    base = _packaged(name)[key]
+    if data_dir is not None:
+        user = Path(data_dir) / "vocab" / name
+        if user.is_file():
+            extra = _read_json(user).get(key, [] if isinstance(base, list) else {})
+            if isinstance(base, dict):
+                base = {**base, **extra}
+            else:
+                names = {e["name"] for e in extra}
+                base = [e for e in base if e["name"] not in names] + list(extra)
+    return base
+
+
+@lru_cache(maxsize=8)
+def load_vocab(data_dir: Path | None = None) -> Vocab:
+    """The packaged vocabulary, with ``<data_dir>/vocab/*.json`` merged over it."""
+    data_dir = Path(data_dir) if data_dir is not None else None
+    provinces = {}
+    for e in _merged("provinces.json", "provinces", data_dir):
+        provinces[e["name"]] = Province(
+            name=e["name"], kind=e.get("kind", "tỉnh"), era=e.get("era", "both"),
+            aliases=tuple(e.get("aliases", ())), merged_into=e.get("merged_into"),
+            needs_context=bool(e.get("needs_context", False)),
+            blocked_before=tuple(e.get("blocked_before", ())), blocked_after=tuple(e.get("blocked_after", ())),
+        )
+    agencies = {}
+    for e in _merged("agencies.json", "agencies", data_dir):
+        agencies[e["name"]] = Agency(name=e["name"], scope=e.get("scope", "local"),
+                                     aliases=tuple(e.get("aliases", ())), successor=e.get("successor"))
+    abbreviations = dict(_merged("abbreviations.json", "abbreviations", data_dir))
+    province_aliases = {
+        p.name: tuple(dict.fromkeys((p.name, *p.aliases) + tuple(
+            f"{pre} {a}" for a in (p.name, *p.aliases) for pre in ("tỉnh", "thành phố", "TP", "TP."))))
+        for p in provinces.values()
+    }
+    names = [n for p in provinces.values() for n in (p.name, *p.aliases)]
+    agency_aliases: dict[str, tuple[str, ...]] = {}
+    for a in agencies.values():
+        forms: list[str] = [a.name]
+        for al in a.aliases:
+            forms += [al.replace("{province}", n) for n in names] if "{province}" in al else [al]
+        for f in (a.name, *[x for x in a.aliases if "{" not in x]):
+            forms += short_forms(f)
+        agency_aliases[a.name] = tuple(dict.fromkeys(forms))
+    # A short form derived for one agency must not be claimed by another (keep the first).
+    owner: dict[str, str] = {}
+    for canonical, forms in agency_aliases.items():
+        for f in forms:
+            owner.setdefault(fold(f), canonical)
+    agency_aliases = {c: tuple(f for f in forms if owner[fold(f)] == c) for c, forms in agency_aliases.items()}
+    return Vocab(
+        provinces=provinces, agencies=agencies, abbreviations=abbreviations,
+        province_aliases=province_aliases, agency_aliases=agency_aliases,
+        _province_patterns=_compile(province_aliases, provinces),
+        _agency_patterns=_compile(agency_aliases),
+    )
+
+
+_active: list[Vocab] = [load_vocab(None)]
+
+
+def use_data_dir(data_dir: Path | str | None) -> Vocab:
+    """Make ``<data_dir>/vocab/*.json`` part of the vocabulary the helpers below use
+    (called once at start-up by the runtime)."""
+    _active[0] = load_vocab(Path(data_dir) if data_dir is not None else None)
+    return _active[0]
+
+
+def vocab() -> Vocab:
+    return _active[0]
+
+
+# Compatibility views of the packaged vocabulary: canonical name -> spellings.
+PROVINCES: dict[str, tuple[str, ...]] = {p.name: (p.name, *p.aliases) for p in _active[0].provinces.values()}
+AGENCIES: dict[str, tuple[str, ...]] = dict(_active[0].agency_aliases)
+ABBREVIATIONS: dict[str, str] = dict(_active[0].abbreviations)
 
 
 def find_provinces(text: str) -> list[str]:
     """Canonical province names mentioned in ``text``, in order of first mention."""
-    return _find(_PROVINCE_PATTERNS, text)
+    return vocab().find_provinces(text)
 
 
 def find_agencies(text: str) -> list[str]:
-    """Canonical agency names mentioned in ``text``, in order of first mention.
+    """Canonical agency names mentioned in ``text``, in order of first mention."""
+    return vocab().find_agencies(text)
 
-    A bare "Liên minh HTX Việt Nam" is the national alliance, not the provincial one, so the
-    provincial pattern is not allowed to match inside it.
-    """
-    folded = fold(text)
-    folded = re.sub(r"lien minh (?:htx|hop tac xa) viet nam", " ", folded)
-    found: list[tuple[int, str]] = []
-    for p in _AGENCY_PATTERNS:
-        m = p.regex.search(folded)
-        if m:
-            found.append((m.start(), p.canonical))
-    return [name for _, name in sorted(found)]
+
+def canonical_province(name: str) -> str | None:
+    return vocab().canonical_province(name)
+
+
+def merged_into(name: str) -> str | None:
+    """The post-2025 province an old one became part of; None when unchanged or unknown."""
+    return vocab().merged_into(name)
+
+
+def merged_from(name: str) -> tuple[str, ...]:
+    """The old provinces merged into a post-2025 one (itself excluded)."""
+    return vocab().merged_from(name)
+
+
+def related_provinces(name: str) -> tuple[str, ...]:
+    """The province itself, what it merged into, and what merged into it."""
+    return vocab().related_provinces(name)
+
+
+def related_agencies(name: str) -> tuple[str, ...]:
+    return vocab().related_agencies(name)
+
+
+def is_national_agency(name: str) -> bool:
+    """Quốc hội, Chính phủ, the ministries, Liên minh HTX Việt Nam ..."""
+    return vocab().is_national(name)
+
+
+def agency_successor(name: str) -> str | None:
+    """What an agency became in the 2025 reorganisation (None when unchanged)."""
+    return vocab().successor(name)
 
 
 CORPUS_PROVINCES = ("Lâm Đồng", "Khánh Hòa", "Đắk Nông", "Kiên Giang", "Tây Ninh")

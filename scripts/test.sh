@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 export HTX_ARTIFACTS="${HTX_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$HTX_ARTIFACTS"
+bash scripts/postgres.sh  # PostgreSQL server binaries for the feedback-database tests (quick when present)
 .venv/bin/python -m pytest -q "$@"

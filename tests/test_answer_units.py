@@ -1,12 +1,11 @@
 """Unit tests of the answering helpers that need no index: verification of LLM replies,
-follow-up resolution, instruction stripping, sentence/row handling."""
+instruction stripping (LLM path only), sentence/row handling. Follow-up resolution is tested
+in tests/test_understand.py."""
 
 from __future__ import annotations
 
-from assistant.answering.followup import resolve, resolve_rules
 from assistant.answering.llm import Passage, format_passages
 from assistant.answering.passages import NO_DEADLINE, number_supported, split_sentences, table_row_sentence
-from assistant.answering.question import analyse_question
 from assistant.answering.safety import sanitize
 from assistant.answering.types import Turn
 from assistant.answering.verify import leaks_prompt, verify
@@ -87,43 +86,6 @@ def test_passages_are_numbered_data_with_no_way_out():
 
 
 H_SCT = [Turn("user", "Sở Công Thương Lâm Đồng phải làm gì để phát triển HTX?"), Turn("assistant", "... [1]")]
-
-
-def test_followup_switches_province_and_keeps_agency():
-    r = resolve_rules("Còn ở Kiên Giang thì sao?", H_SCT)
-    assert r.is_followup and r.source == "rules"
-    assert "Kiên Giang" in r.question and "Sở Công Thương" in r.question and "Lâm Đồng" not in r.question
-
-
-def test_followup_switches_agency_and_keeps_province():
-    r = resolve_rules("Thế còn Sở Nông nghiệp và Phát triển nông thôn ở đó?",
-                      [Turn("user", "Sở Tài chính Kiên Giang có nhiệm vụ gì đối với HTX?")])
-    assert "Sở Nông nghiệp và Phát triển nông thôn" in r.question and "Kiên Giang" in r.question
-    assert "Sở Tài chính" not in r.question
-
-
-def test_followup_with_own_wording_keeps_its_intent():
-    r = resolve_rules("Thời hạn là khi nào?", H_SCT)
-    assert r.intent_text == "Thời hạn là khi nào?" and "Sở Công Thương" in r.question
-    assert analyse_question(r.intent_text).deadline
-
-
-def test_standalone_question_is_not_rewritten():
-    q = "Quỹ hỗ trợ phát triển hợp tác xã tỉnh Lâm Đồng phải đạt vốn điều lệ bao nhiêu vào năm 2020?"
-    r = resolve_rules(q, H_SCT)
-    assert not r.is_followup and r.question == q
-    assert resolve("Sở Công Thương phải làm gì?", None).question == "Sở Công Thương phải làm gì?"
-
-
-def test_condenser_failure_falls_back_to_rules():
-    def broken(question, history):
-        raise TimeoutError("LLM down")
-
-    r = resolve("Còn ở Kiên Giang thì sao?", H_SCT, condenser=broken)
-    assert r.source == "rules" and "Kiên Giang" in r.question
-
-
-# --- instructions inside questions --------------------------------------------------------------
 
 
 def test_instruction_segments_are_cut_and_questions_kept():

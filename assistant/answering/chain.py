@@ -192,6 +192,7 @@ class AnswerService:
         main = self.store.search(q.text, k=k, filters=filters, analysis=q.analysis)
         run.searches = [Search("main", tuple(main))]
         self._search_documents(run, filters)
+        self._search_agency(run, filters)
         self._search_per_province(run, main, caller)
         run.lap("retrieve", t)
         return run
@@ -218,6 +219,19 @@ class AnswerService:
             hits = self.store.search(q.text, k=TOP_SCOPED, filters=f, analysis=q.analysis)
             run.searches.append(Search("document", tuple(hits), TOP_SCOPED))
 
+    def _search_agency(self, run: _Run, filters: SearchFilters | None) -> None:
+        """An agency named in the question: the passages that assign work to it (chunks whose
+        responsible agencies include it) join the candidates, so a listing of its duties is not
+        crowded out by passages that merely share the question's other words."""
+        q = run.query
+        if not q.agencies:
+            return
+        base = filters or SearchFilters()
+        f = SearchFilters(provinces=base.provinces, doc_ids=base.doc_ids, agencies=(q.agencies[0],))
+        hits = self.store.search(q.text, k=2 * TOP_SCOPED, filters=f, analysis=q.analysis)
+        if hits:
+            run.searches.append(Search("agency", tuple(hits), 2 * TOP_SCOPED))
+
     def _search_per_province(self, run: _Run, main: list[Hit], caller: SearchFilters) -> None:
         """Keep provinces apart: one small search per province when the question compares
         provinces or asks about an agency that has passages in several of them."""
@@ -240,11 +254,10 @@ class AnswerService:
         rank = {h.chunk.province: i for i, h in reversed(list(enumerate(main)))}
         provinces.sort(key=lambda p: rank.get(p, len(main)))
         for p in provinces[:MAX_SCOPES]:
-            # The province's own documents (a province filter also admits merged provinces and
-            # national documents; here each province is compared as itself).
-            f = SearchFilters(provinces=(p,), agencies=caller.agencies)
-            hits = [h for h in self.store.search(q.text, k=3 * TOP_SCOPED, filters=f, analysis=q.analysis)
-                    if h.chunk.province == p][:TOP_SCOPED]
+            # The province's own documents: each province is compared as itself (no merged
+            # provinces, no national documents; those come through the main search).
+            f = SearchFilters(provinces=(p,), agencies=caller.agencies, national=False, related=False)
+            hits = self.store.search(q.text, k=TOP_SCOPED, filters=f, analysis=q.analysis)
             run.searches.append(Search(f"province:{p}", tuple(hits), TOP_SCOPED))
 
     def _step_select(self, run: _Run) -> _Run:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from ingest.normalize import fold
+from index.text import fast_fold as fold
 
 from assistant.answering.corpus import CorpusSnapshot
 from assistant.answering.decide import RELATED_NOTE, Decision
@@ -24,9 +24,9 @@ from assistant.answering.select import _QUANTITY, _TIME, Candidate, folded_key
 from assistant.answering.understand import Query
 from assistant.answering.types import Citation
 
-MAX_POINTS = 6
-MAX_CHARS = 1200
-MAX_POINT_CHARS = 420  # a longer point is cut at a word boundary in the default view
+MAX_POINTS = 7
+MAX_CHARS = 1400
+MAX_POINT_CHARS = 500  # a longer point is cut at a word boundary in the default view
 FULL_MAX_POINTS = 40
 MAX_PER_CHUNK = 2
 LEAD_CHARS = 220
@@ -145,7 +145,8 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
     per_chunk: dict[str, int] = {}
     kept: list[Candidate] = []
     group_best: dict[str, float] = {}
-    for c in _dedupe(body):
+    eligible = [c for c in body if c.p >= (0.5 * floor if per_province else floor)]
+    for c in _dedupe(eligible):
         gkey = c.chunk.doc_id
         first_of_group = gkey not in group_best
         ok = c.p >= floor or (per_province and first_of_group and c.p >= 0.5 * floor)

@@ -65,7 +65,7 @@ def features(query: Query, cands: Sequence[Candidate], top_dense: float, snap: C
     have_pairs = {pr for seq in seqs for pr in zip(seq, seq[1:])}
     rare = sorted(tw.w.items(), key=lambda kv: -kv[1])[:RARE_TERMS]
     rare_total = sum(w for _, w in rare)
-    focus = max(tw.pairs, key=lambda pr: tw.w.get(pr[0], 0.0) + tw.w.get(pr[1], 0.0), default=None)
+    focus = max(sorted(tw.pairs), key=lambda pr: tw.w.get(pr[0], 0.0) + tw.w.get(pr[1], 0.0), default=None)
     return {
         "bias": 1.0,
         "focus_pair_corpus": 1.0 if focus is None or focus in snap.pairs else 0.0,

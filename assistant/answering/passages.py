@@ -61,7 +61,9 @@ class Unit:
 
 def syllables(text: str) -> list[str]:
     """Folded syllables (lower case, no diacritics) of ``text``."""
-    return _WORD_RE.findall(fold(text))
+    from index.text import fast_fold
+
+    return _WORD_RE.findall(fast_fold(text))
 
 
 def folded_compact(text: str) -> str:

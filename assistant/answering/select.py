@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from index.types import Hit
-from ingest.normalize import fold
+from index.text import fast_fold as fold
 from ingest.types import Chunk
 
 from assistant.answering.corpus import CorpusSnapshot, term_seq
-from assistant.answering.passages import Unit, entity_spans, split_units, syllables
+from assistant.answering.passages import Unit, split_units, syllables
 from assistant.answering.understand import Query
 from assistant.answering.weights import Weights
 
@@ -84,13 +84,28 @@ def _kinds(u: Unit, agencies: frozenset) -> frozenset:
     return frozenset(out)
 
 
+def _agency_patterns(names: Sequence[str]) -> list[tuple[str, re.Pattern[str]]]:
+    """Patterns of the agencies a chunk is about (found at ingest): a unit names one of them
+    or none, so the whole vocabulary need not be searched unit by unit."""
+    from assistant.answering.passages import _alias_patterns
+
+    table = dict(_alias_patterns("agency"))
+    out = []
+    for name in names:
+        pat = table.get(name)
+        out.append((name, pat if pat is not None else re.compile(rf"(?<![\w&]){re.escape(fold(name))}(?![\w&])")))
+    return out
+
+
 def unit_infos(chunk: Chunk) -> tuple[tuple[UnitInfo, ...], frozenset]:
     """The chunk's units with their static features, and its context terms."""
     units = [u for u in split_units(chunk) if len(syllables(u.text)) >= 2]
     first = next((u.key for u in units if u.kind != "heading"), None)
     infos = []
+    patterns = _agency_patterns(chunk.agencies)
     for u in units:
-        ags = frozenset(name for _, _, name in entity_spans(u.text))
+        folded = fold(u.text)
+        ags = frozenset(name for name, pat in patterns if pat.search(folded))
         infos.append(UnitInfo(u, tuple(term_seq(u.text)), ags, _kinds(u, ags), len(syllables(u.text)),
                               u.key == first))
     context = f"{chunk.doc_title} {chunk.section} {' '.join(chunk.heading_path)}"

@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 from assistant.answering.corpus import term_seq
 from index.text import content_terms
 from index.types import QueryAnalysis
-from ingest.normalize import fold
+from index.text import fast_fold as fold
 
 from assistant.answering.types import Turn
 
@@ -38,7 +38,7 @@ log = logging.getLogger("htx.understand")
 # Vietnamese question words per intent, on folded text (no diacritics, lower case).
 INTENT_CUES: dict[str, re.Pattern[str]] = {
     "duty": re.compile(
-        r"\b(?:phai lam gi|can lam gi|lam gi|nhiem vu|trach nhiem|duoc giao|giao cho|vai tro|phan cong|"
+        r"\b(?:(?:phai |can |se )?lam (?:nhung )?(?:viec )?gi|nhung viec gi|viec gi|nhiem vu|trach nhiem|duoc giao|giao cho|vai tro|phan cong|"
         r"nghia vu|quyen han|chuc nang|dam nhan|phu trach)\b"),
     "figure": re.compile(
         r"\b(?:bao nhieu|may (?:hop tac xa|htx|lan|nguoi|thanh vien|ty|trieu|phan tram|%)|ty le|"
@@ -137,6 +137,20 @@ def _own_terms(text: str, analysis: QueryAnalysis) -> list[str]:
     return [t for t in content_terms(folded) if t not in generic and not t.isdigit()]
 
 
+def _user_turns(history: Sequence[Turn]) -> list[tuple[str, bool]]:
+    """(user question, whether the assistant refused it) for each earlier user turn."""
+    from assistant.answering.decide import REFUSAL_MESSAGE
+
+    out: list[tuple[str, bool]] = []
+    for t in history:
+        text = (t.content or "").strip()
+        if t.role == "user" and text:
+            out.append((text, False))
+        elif t.role == "assistant" and out and text.startswith(REFUSAL_MESSAGE[:40]):
+            out[-1] = (out[-1][0], True)
+    return out
+
+
 class Understander:
     """question + history -> Query. ``analyze`` is the index's query analyzer (store.analyze)."""
 
@@ -148,7 +162,7 @@ class Understander:
         typed = (question or "").strip()
         a = self.analyze(typed)
         restored = a.restored or a.normalized or typed
-        earlier = [t.content.strip() for t in (history or ()) if t.role == "user" and t.content.strip()]
+        earlier = _user_turns(history or ())
         context = self._context(earlier)
         followup = bool(earlier) and self._leans_on_context(restored, a)
         text, carried, source = typed, {}, "none"
@@ -173,6 +187,8 @@ class Understander:
                 text, source = self._condensed(typed, history or (), text, agencies, provinces, condenser)
         terms = tuple(term_seq(self.analyze(text).restored if text != typed else restored))
         intents = intents_of(restored)
+        if followup and context is not None and intents == ("general",) and context.get("intents"):
+            intents = context["intents"]  # "Còn Tây Ninh thì sao?": what was asked before
         folded = fold(restored)
         per_province = len(provinces) >= 2 or bool(PER_PROVINCE_CUE.search(" ".join(re.findall(r"\w+", folded))))
         return Query(typed=typed, text=text, restored=restored, intents=intents, agencies=agencies,
@@ -189,13 +205,14 @@ class Understander:
         has_entity = bool(a.agencies or a.provinces or documents_named(restored))
         return not has_entity and len(_own_terms(restored, a)) <= 2
 
-    def _context(self, earlier: list[str]) -> dict[str, tuple[str, ...] | str] | None:
+    def _context(self, earlier: list[tuple[str, bool]]) -> dict[str, tuple[str, ...] | str] | None:
         """Entities of the conversation so far: for each kind, those of the latest user question
-        that named one; the topic is the latest question that had topic words."""
+        that named one; the topic is the latest question that had topic words and was not
+        refused (a refused topic is never carried into the next question)."""
         if not earlier:
             return None
         ctx: dict[str, tuple[str, ...] | str] = {"agencies": (), "provinces": (), "documents": (), "topic": ""}
-        for q in earlier:
+        for q, refused in earlier:
             a = self.analyze(q)
             r = a.restored or a.normalized or q
             if a.agencies:
@@ -205,8 +222,10 @@ class Understander:
             docs = documents_named(r)
             if docs:
                 ctx["documents"] = docs
-            if _own_terms(r, a):
+            if _own_terms(r, a) and not refused:
                 ctx["topic"] = r
+            if intents_of(r) != ("general",):
+                ctx["intents"] = intents_of(r)
         return ctx
 
     def _condensed(self, typed: str, history: Sequence[Turn], rules_text: str, agencies: tuple[str, ...],

@@ -9,7 +9,11 @@ Endpoints (OpenAPI docs at /docs):
 - POST   /v1/feedback            👍/👎 with an optional comment on an answer
 - GET    /healthz, GET /readyz   process up / index loaded
 
-Errors are always ``{"error": {"code": "...", "message": "<Vietnamese>"}}``. Answering is
+Asking, searching, feedback and uploads are limited per client address (HTX_RATE_LIMIT, in
+memory per process); wrong admin keys are throttled per address.
+
+Errors are always ``{"error": {"code": "...", "message": "<Vietnamese>"}}`` — also the
+framework's own 404/405 and those of the mounted web app under the API paths. Answering is
 synchronous CPU work, so those endpoints are plain ``def`` and run in the thread pool; an
 upload is streamed to a temporary file with a size cap and ingested in a thread.
 """
@@ -34,7 +38,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.interfaces.service import (
     AssistantRuntime,
     ServiceError,
-    check_admin_key,
     check_api_key,
     clean_history,
     clean_question,
@@ -49,6 +52,13 @@ log = logging.getLogger("htx.api")
 MULTIPART_OVERHEAD = 64 * 1024
 # JSON bodies (questions with history) never need more than this.
 MAX_JSON_BODY = 1024 * 1024
+# A feedback call carries one answer, its citations and a comment of at most 2,000 characters.
+MAX_FEEDBACK_BODY = 256 * 1024
+MAX_FEEDBACK_COMMENT = 2000
+# POST paths counted by HTX_RATE_LIMIT (/v1/search is the retrieval-only endpoint).
+RATE_LIMITED_PATHS = ("/v1/ask", "/v1/ask/stream", "/v1/search", "/v1/feedback", "/v1/documents", "/gradio_api/upload")
+# Paths whose errors are rewritten into the error format even when the web app mount answers them.
+API_PREFIXES = ("/v1/", "/v1", "/healthz", "/readyz", "/docs", "/openapi.json")
 
 api_key_header = APIKeyHeader(
     name="X-API-Key",
@@ -76,6 +86,32 @@ class AskRequest(BaseModel):
     question: str = Field(description="Câu hỏi bằng tiếng Việt", examples=["Sở Công Thương phải làm gì?"])
     history: list[TurnIn] | None = Field(default=None, description="Các lượt hội thoại trước (cho câu hỏi nối tiếp)")
     filters: FiltersIn | None = Field(default=None, description="Giới hạn theo tỉnh / văn bản")
+    full: bool = Field(
+        default=False,
+        description="true: trả lời đầy đủ mọi ý (mặc định câu trả lời gọn; metadata.more cho biết số ý còn lại)",
+    )
+
+
+class SearchRequest(BaseModel):
+    question: str = Field(description="Câu hỏi hoặc từ khóa", examples=["Quỹ hỗ trợ phát triển hợp tác xã"])
+    k: int = Field(default=5, ge=1, le=50, description="Số đoạn trả về")
+    filters: FiltersIn | None = Field(default=None, description="Giới hạn theo tỉnh / văn bản")
+
+
+class HitOut(BaseModel):
+    rank: int
+    doc_id: str
+    doc_title: str
+    province: str | None
+    chunk_id: str
+    section: str
+    text: str
+    score: float
+
+
+class SearchOut(BaseModel):
+    question: str
+    hits: list[HitOut]
 
 
 class CitationOut(BaseModel):
@@ -134,11 +170,12 @@ class DeleteOut(BaseModel):
 
 
 class FeedbackIn(BaseModel):
-    question: str = Field(max_length=20000)
-    answer: str = Field(max_length=100000)
-    citations: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+    question: str = Field(max_length=4000)
+    answer: str = Field(max_length=20000)
+    citations: list[dict[str, Any]] = Field(default_factory=list, max_length=30)
     rating: Literal["up", "down"]
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=MAX_FEEDBACK_COMMENT,
+                                description=f"Góp ý, tối đa {MAX_FEEDBACK_COMMENT} ký tự")
 
 
 class FeedbackOut(BaseModel):
@@ -154,6 +191,7 @@ class ReadyOut(BaseModel):
     status: str
     documents: int
     chunks: int
+    generation: int | None = None  # index generation served (shared by replicas on a Chroma server)
 
 
 class ErrorBody(BaseModel):
@@ -191,6 +229,7 @@ _VALIDATION_MESSAGES = {
     "model_type": "phải là đối tượng JSON",
     "literal_error": "giá trị không được phép",
     "string_too_long": "quá dài",
+    "json_type": "phải là đối tượng JSON",
     "too_long": "quá nhiều phần tử",
     "int_parsing": "phải là số nguyên",
     "bool_parsing": "phải là true/false",
@@ -205,12 +244,23 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError):
         log.info("%s %s -> %d %s: %s", request.method, request.url.path, exc.status, exc.code, exc)
-        return _error_response(exc.status, exc.code, exc.message_vi)
+        retry = getattr(exc, "retry_after", None)
+        return _error_response(exc.status, exc.code, exc.message_vi, headers={"Retry-After": str(retry)} if retry else None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        # The body as a whole is not a JSON object (not JSON at all, "0", a list, plain text...).
+        if any(e.get("type") == "json_invalid" or tuple(e.get("loc", ())) == ("body",) for e in errors):
+            log.info("%s %s -> 422 invalid_json: %s", request.method, request.url.path, errors[:2])
+            example = "" if request.url.path.startswith("/v1/documents") else ' Ví dụ: {"question": "Sở Công Thương phải làm gì?"}'
+            return _error_response(
+                422, "invalid_json",
+                "Nội dung gửi lên không phải JSON hợp lệ. Hãy gửi một đối tượng JSON (Content-Type: application/json)."
+                + example,
+            )
         parts = []
-        for err in exc.errors()[:5]:
+        for err in errors[:5]:
             loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path", "header")]
             field = ".".join(loc) or "nội dung"
             what = _VALIDATION_MESSAGES.get(err.get("type", ""), "không hợp lệ")
@@ -233,21 +283,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class JsonBodyLimit:
-    """Refuses over-large bodies on /v1/ (except uploads) before they are read (pure ASGI)."""
+    """Refuses over-large bodies on /v1/ (except uploads) before they are read (pure ASGI);
+    feedback has a smaller cap than questions."""
 
-    def __init__(self, app, limit: int = MAX_JSON_BODY):
+    def __init__(self, app, limit: int = MAX_JSON_BODY, feedback_limit: int = MAX_FEEDBACK_BODY):
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.feedback_limit = feedback_limit
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
         if scope["type"] != "http" or not path.startswith("/v1/") or path.startswith("/v1/documents"):
             return await self.app(scope, receive, send)
+        limit = self.feedback_limit if path.rstrip("/") == "/v1/feedback" else self.default_limit
         length = dict(scope.get("headers") or []).get(b"content-length")
-        too_large = _error_response(413, "request_too_large", f"Dữ liệu gửi lên quá lớn (tối đa {self.limit // 1024} KB).")
+        too_large = _error_response(413, "request_too_large", f"Dữ liệu gửi lên quá lớn (tối đa {limit // 1024} KB).")
         if length is not None:
             try:
-                if int(length) > self.limit:
+                if int(length) > limit:
                     return await too_large(scope, receive, send)
             except ValueError:
                 return await _error_response(400, "bad_request", "Tiêu đề Content-Length không hợp lệ.")(scope, receive, send)
@@ -258,11 +311,93 @@ class JsonBodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:  # an HTTPException passes through FastAPI's body parsing as is
+                if seen > limit:  # an HTTPException passes through FastAPI's body parsing as is
                     raise StarletteHTTPException(413, "request body over the JSON limit")
             return message
 
         return await self.app(scope, limited_receive, send)
+
+
+def client_address(scope) -> str:
+    """The peer address of a request (behind a reverse proxy: the proxy's, unless uvicorn is
+    run with --proxy-headers and --forwarded-allow-ips)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class RateLimit:
+    """HTX_RATE_LIMIT on the POST paths in RATE_LIMITED_PATHS, before the body is read (pure ASGI)."""
+
+    def __init__(self, app, runtime: AssistantRuntime):
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope.get("method") == "POST":
+            path = scope.get("path", "").rstrip("/")
+            if path in RATE_LIMITED_PATHS:
+                try:
+                    self.runtime.check_rate(client_address(scope), path)
+                except ServiceError as e:
+                    log.info("POST %s from %s -> 429", path, client_address(scope))
+                    headers = {"Retry-After": str(getattr(e, "retry_after", 60))}
+                    return await _error_response(e.status, e.code, e.message_vi, headers)(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+class ApiErrorFormat:
+    """Rewrites framework errors (``{"detail": ...}``, e.g. a 404 from the mounted web app for
+    /v1/nothing, or a 405) on the API paths into ``{"error": {"code", "message"}}`` (pure ASGI)."""
+
+    def __init__(self, app, routes=()):
+        self.app = app
+        self.routes = routes  # the API's own routes: a 404 for a known path with another method is a 405
+
+    def _other_method(self, scope) -> bool:
+        from starlette.routing import Match
+
+        return any(getattr(r, "methods", None) and r.matches(scope)[0] == Match.PARTIAL for r in self.routes)
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith(API_PREFIXES):
+            return await self.app(scope, receive, send)
+        state: dict[str, Any] = {"start": None, "body": b""}
+
+        async def wrapped_send(message):
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers") or [])
+                ctype = headers.get(b"content-type", b"")
+                if message["status"] >= 400 and (ctype.startswith(b"application/json") or not ctype):
+                    state["start"] = message  # hold it: the body may need rewriting
+                    return
+                return await send(message)
+            if message["type"] == "http.response.body" and state["start"] is not None:
+                state["body"] += message.get("body", b"")
+                if message.get("more_body"):
+                    return
+                start = state["start"]
+                status = start["status"]
+                if status == 404 and self._other_method(scope):
+                    status = 405
+                try:
+                    payload = json.loads(state["body"] or b"{}")
+                except ValueError:
+                    payload = {}
+                if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+                    body = state["body"]
+                else:
+                    code, text = _HTTP_MESSAGES.get(status, ("http_error", "Yêu cầu không thực hiện được."))
+                    if status >= 500:
+                        code, text = "internal_error", "Đã có lỗi trong hệ thống. Vui lòng thử lại sau."
+                    body = json.dumps({"error": {"code": code, "message": text}}, ensure_ascii=False).encode("utf-8")
+                keep = [(k, v) for k, v in start.get("headers") or [] if k.lower() not in (b"content-length", b"content-type")]
+                keep += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                await send({**start, "status": status, "headers": keep})
+                return await send({"type": "http.response.body", "body": body})
+            return await send(message)
+
+        return await self.app(scope, receive, wrapped_send)
 
 
 # --- upload streaming ---------------------------------------------------------------------------
@@ -475,6 +610,7 @@ def create_app(settings: Settings | None = None, answerer=None, *, web: bool = T
     install_error_handlers(app)
     install_docs(app)
     app.add_middleware(JsonBodyLimit)
+    app.add_middleware(RateLimit, runtime=rt)
 
     def ask_args(req: AskRequest):
         question = clean_question(settings, req.question)
@@ -494,7 +630,7 @@ def create_app(settings: Settings | None = None, answerer=None, *, web: bool = T
         check_api_key(settings, x_api_key)
         question, history, filters = ask_args(req)
         t0 = time.perf_counter()
-        answer = rt.ask(question, history=history, filters=filters)
+        answer = rt.ask(question, history=history, filters=filters, full=req.full)
         log.info("ask %.0f ms refused=%s mode=%s", (time.perf_counter() - t0) * 1000, answer.refused, answer.mode)
         return answer.to_json()
 
@@ -515,7 +651,7 @@ def create_app(settings: Settings | None = None, answerer=None, *, web: bool = T
     def ask_stream(req: AskRequest, x_api_key: ApiKey = None):
         check_api_key(settings, x_api_key)
         question, history, filters = ask_args(req)
-        events = rt.stream(question, history=history, filters=filters)
+        events = rt.stream(question, history=history, filters=filters, full=req.full)
 
         def body() -> Iterator[str]:
             try:
@@ -533,6 +669,24 @@ def create_app(settings: Settings | None = None, answerer=None, *, web: bool = T
             body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
 
+    @app.post(
+        "/v1/search",
+        response_model=SearchOut,
+        tags=["hỏi đáp"],
+        summary="Chỉ truy hồi: các đoạn văn bản liên quan nhất, không soạn câu trả lời",
+        responses=_errors(401, 413, 422, 503),
+    )
+    def search(req: SearchRequest, x_api_key: ApiKey = None) -> dict[str, Any]:
+        check_api_key(settings, x_api_key)
+        question = clean_question(settings, req.question)
+        f = req.filters
+        filters = make_filters(f.provinces, f.doc_ids, f.agencies) if f else None
+        hits = rt.search(question, k=req.k, filters=filters)
+        return {"question": question, "hits": [
+            {"rank": h.rank, "doc_id": h.chunk.doc_id, "doc_title": h.chunk.doc_title, "province": h.chunk.province,
+             "chunk_id": h.chunk.chunk_id, "section": h.chunk.section, "text": h.chunk.text,
+             "score": round(float(h.score), 4)} for h in hits]}
+
     @app.get("/v1/documents", response_model=DocumentListOut, tags=["văn bản"], summary="Danh sách văn bản đã nạp",
              responses=_errors(401, 503))
     def list_documents(x_api_key: ApiKey = None) -> dict[str, Any]:
@@ -546,7 +700,7 @@ def create_app(settings: Settings | None = None, answerer=None, *, web: bool = T
         status_code=201,
         tags=["văn bản"],
         summary="Tải lên và nạp một văn bản (.txt, .md, .docx, .pdf) — cần khóa quản trị",
-        responses=_errors(400, 401, 403, 409, 413, 415, 422, 503),
+        responses=_errors(400, 401, 403, 409, 413, 415, 422, 429, 503),
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -563,7 +717,7 @@ def create_app(settings: Settings | None = None, answerer=None, *, web: bool = T
         },
     )
     async def upload_document(request: Request, x_api_key: ApiKey = None) -> dict[str, Any]:
-        check_admin_key(settings, x_api_key)
+        rt.check_admin(x_api_key, client_address(request.scope))
         rt.answerer  # noqa: B018 - 503 before reading a body we cannot ingest
         path, name = await _receive_upload(request, rt)
         result = await run_in_threadpool(rt.ingest_upload, path, name)
@@ -582,13 +736,14 @@ def create_app(settings: Settings | None = None, answerer=None, *, web: bool = T
         summary="Xóa một văn bản khỏi chỉ mục — cần khóa quản trị",
         responses=_errors(401, 403, 404, 503),
     )
-    def delete_document(doc_id: str, x_api_key: ApiKey = None) -> dict[str, Any]:
-        check_admin_key(settings, x_api_key)
+    def delete_document(doc_id: str, request: Request, x_api_key: ApiKey = None) -> dict[str, Any]:
+        rt.check_admin(x_api_key, client_address(request.scope))
         rt.delete_document(doc_id)
         return {"doc_id": doc_id, "deleted": True}
 
     @app.post("/v1/feedback", response_model=FeedbackOut, status_code=201, tags=["phản hồi"],
-              summary="Gửi đánh giá 👍/👎 (kèm góp ý) cho một câu trả lời", responses=_errors(401, 422))
+              summary="Gửi đánh giá 👍/👎 (kèm góp ý tối đa 2.000 ký tự) cho một câu trả lời — cần khóa truy cập "
+              "khi máy chủ đặt HTX_API_KEY", responses=_errors(401, 413, 422, 429))
     def feedback(req: FeedbackIn, x_api_key: ApiKey = None) -> dict[str, Any]:
         check_api_key(settings, x_api_key)
         fid = rt.feedback.add(req.question, req.answer, req.citations, req.rating, req.comment, source="api")
@@ -604,12 +759,16 @@ def create_app(settings: Settings | None = None, answerer=None, *, web: bool = T
         docs = rt.documents()  # 503 not_ready while loading
         if not docs:
             raise ServiceError(503, "empty_index", "Chỉ mục chưa có văn bản nào. Hãy nạp văn bản: htx ingest data/corpus")
-        return {"status": "ready", "documents": len(docs), "chunks": sum(d["chunk_count"] for d in docs)}
+        return {"status": "ready", "documents": len(docs), "chunks": sum(d["chunk_count"] for d in docs),
+                "generation": getattr(rt.store, "generation", None)}
 
     if web:
         from assistant.interfaces.web import mount_web
 
         app = mount_web(app, rt)
+    # Outermost, so it also sees what the web app mount answers for unknown API paths.
+    api_routes = [r for r in app.router.routes if getattr(r, "path", "").startswith(API_PREFIXES)]
+    app.add_middleware(ApiErrorFormat, routes=api_routes)
     return app
 
 

@@ -2,6 +2,11 @@
 the cited passage with the quoted words highlighted, and a Markdown export of a conversation.
 
 Pure functions, no Gradio: the web app and the tests both use them.
+
+Document text (and an LLM's wording of it) is never trusted as Markdown or HTML: everything
+that goes into chat Markdown or the export passes through :func:`inert`, which drops images
+and links (keeping their text), shows raw HTML literally and puts bare URLs in code spans, so
+nothing is fetched or clickable. HTML panels escape everything with ``html.escape``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,35 @@ def _e(text: Any) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
+# --- inert Markdown ----------------------------------------------------------------------------
+
+_MD_IMAGE = re.compile(r"!\[([^\[\]\n]{0,500})\]\s*(?:\([^()\n]{0,2000}\)|\[[^\[\]\n]{0,200}\])")
+_MD_LINK = re.compile(r"\[([^\[\]\n]{0,500})\]\s*(?:\([^()\n]{0,2000}\)|\[[^\[\]\n]{0,200}\])")
+_MD_REF_DEF = re.compile(r"^( {0,3})\[([^\]\n]{1,200})\]:", re.MULTILINE)
+_AUTOLINK = re.compile(r"<((?:[a-z][a-z0-9+.-]{1,31}:|www\.)[^<>\s]{0,2000})>", re.IGNORECASE)
+_ENTITY = re.compile(r"&(?=#?[a-z0-9]{1,32};)", re.IGNORECASE)
+_TAG_START = re.compile(r"<(?=[a-z/!?])", re.IGNORECASE)
+_BARE_URL = re.compile(r"(?<![\w`])((?:https?|ftp|file|data|javascript|mailto):[^\s<>`]+|www\.[^\s<>`]+)", re.IGNORECASE)
+
+
+def inert(text: Any) -> str:
+    """Markdown-safe text: what a document says, shown as text (see the module docstring).
+
+    ``[n]`` citation markers and **bold** stay; ``![x](url)`` and ``[x](url)`` become ``x``;
+    ``<img ...>`` and other tags are escaped (shown literally); ``<url>`` autolinks and bare
+    URLs are shown as code (not links)."""
+    t = "" if text is None else str(text)
+    t = _MD_IMAGE.sub(lambda m: m.group(1), t)
+    t = _MD_LINK.sub(lambda m: f"[{m.group(1)}]" if m.group(1).strip().isdigit() else m.group(1), t)
+    t = _MD_REF_DEF.sub(lambda m: f"{m.group(1)}\\[{m.group(2)}\\]:", t)
+    t = _AUTOLINK.sub(lambda m: m.group(1), t)
+    t = _ENTITY.sub("&amp;", t)  # "&lt;" in a document stays literal; "KH&ĐT" stays as it is
+    t = _TAG_START.sub("&lt;", t)  # "<img ...>", "</p>", "<!--": shown, not parsed; "a < b" stays
+    t = _BARE_URL.sub(lambda m: "`" + m.group(1).replace("`", "") + "`", t)
+    t = t.replace("![", "!\\[").replace("](", "]\\(")
+    return t
+
+
 def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text or "")
 
@@ -37,17 +71,37 @@ def _sources(answer: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
 
 def source_line(c: dict[str, Any]) -> str:
     parts = [c.get("doc_title") or c.get("doc_id") or "", c.get("province") or "không rõ tỉnh", c.get("section") or ""]
-    return " — ".join(p for p in parts if p)
+    return inert(" — ".join(p for p in parts if p))
+
+
+# A heading that is only an item marker ("4", "4.", "b)", "IV", "-"): says nothing on its own.
+_BARE_ITEM = re.compile(r"^(?:[(]?(?:\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6}|[a-zđ])[.)]?|[-+•])$", re.IGNORECASE)
+
+
+def section_label(section: str | None) -> str:
+    """The last heading of a section path, with its parent heading when the last one is only
+    an item number (so a passage reads "II. NHIỆM VỤ › 4", not "4")."""
+    parts = [p.strip() for p in (section or "").split(" > ") if p.strip()]
+    if not parts:
+        return ""
+    label = parts[-1]
+    i = len(parts) - 1
+    while _BARE_ITEM.match(label.strip(" .")) and i > 0:
+        i -= 1
+        label = f"{parts[i]} › {label}"
+        if not _BARE_ITEM.match(parts[i].strip(" .")):
+            break
+    return label
 
 
 def short_source(c: dict[str, Any]) -> str:
-    """Document and the last heading only: short enough for the chat bubble."""
-    section = (c.get("section") or "").split(" > ")[-1].strip()
+    """The document's short title and the heading: short enough for the chat bubble."""
+    section = section_label(c.get("section"))
     doc = c.get("doc_title") or c.get("doc_id") or ""
     province = c.get("province")
     if province and province not in doc:
         doc = f"{doc} ({province})"
-    return " — ".join(p for p in (doc, section) if p)
+    return inert(" — ".join(p for p in (doc, section) if p))
 
 
 # --- Markdown ---------------------------------------------------------------------------------
@@ -55,7 +109,7 @@ def short_source(c: dict[str, Any]) -> str:
 
 def answer_markdown(answer: dict[str, Any]) -> str:
     """What the chat shows (and its copy button copies): the answer, then its numbered sources."""
-    text = (answer.get("answer") or "").strip()
+    text = inert((answer.get("answer") or "").strip())
     heading, sources = _sources(answer)
     if not sources:
         return text
@@ -70,14 +124,14 @@ def answer_markdown(answer: dict[str, Any]) -> str:
 def answer_with_quotes_markdown(question: str, answer: dict[str, Any]) -> str:
     """An answer for trainers to paste into slides or notes: the question, the answer, each source and its quote."""
     heading, sources = _sources(answer)
-    lines = [f"**Hỏi:** {question.strip()}", "", "**Trả lời:**", "", (answer.get("answer") or "").strip()]
+    lines = [f"**Hỏi:** {inert(question.strip())}", "", "**Trả lời:**", "", inert((answer.get("answer") or "").strip())]
     if sources:
         lines += ["", f"**{heading}:**", ""]
         for c in sources:
             lines.append(f"[{c.get('n')}] {source_line(c)}")
             quote = " ".join((c.get("text") or "").split())
             if quote:
-                lines.append(f"> «{quote}»")
+                lines.append(f"> «{inert(quote)}»")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -87,7 +141,7 @@ def conversation_markdown(turns: Iterable[tuple[str, dict[str, Any]]], title: st
     now = datetime.now().strftime("%d/%m/%Y %H:%M")
     out = [f"# {title}", "", f"_Xuất lúc {now}. Câu trả lời trích từ văn bản gốc; số [n] chỉ tới nguồn bên dưới mỗi câu trả lời._", ""]
     for i, (question, answer) in enumerate(turns, 1):
-        out += [f"## {i}. {question.strip()}", "", answer_with_quotes_markdown(question, answer).split("\n", 2)[2].strip(), ""]
+        out += [f"## {i}. {inert(question.strip())}", "", answer_with_quotes_markdown(question, answer).split("\n", 2)[2].strip(), ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -203,7 +257,7 @@ def passage_html(citation: dict[str, Any] | None, passage: str | None = None, do
         f'{_e(citation.get("doc_title") or citation.get("doc_id"))}</div>'
         '<dl class="htx-meta">'
         f'<dt>Tỉnh</dt><dd class="htx-meta-prov">{_e(citation.get("province") or "không rõ")}</dd>'
-        f'<dt>Văn bản</dt><dd class="htx-meta-doc" title="{_e(title)}">{_e(title)} '
+        f'<dt class="htx-dt-doc">Văn bản</dt><dd class="htx-meta-doc" title="{_e(title)}">{_e(title)} '
         f'<span class="htx-docid">({_e(citation.get("doc_id"))})</span></dd>'
         f'<dt>Mục</dt><dd class="htx-meta-sec">{_e(citation.get("section") or "—")}</dd>'
         "</dl>"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from assistant.interfaces.feedback import FeedbackStore
+from assistant.interfaces.ratelimit import Rate, SlidingWindowLimiter, parse_rate
 from assistant.runtime import SUPPORTED_EXTENSIONS
 from assistant.settings import Settings
 
@@ -223,6 +224,30 @@ def check_content(path: Path, ext: str) -> None:
             raise ServiceError(413, "file_too_large", "Tệp .docx giải nén ra quá lớn.", f"docx expands to {total} bytes")
 
 
+def too_many_requests(wait_s: float, what: str = "requests") -> ServiceError:
+    wait = max(1, int(wait_s + 0.999))
+    err = ServiceError(
+        429,
+        "too_many_requests",
+        f"Bạn gửi quá nhiều yêu cầu trong thời gian ngắn. Vui lòng thử lại sau {wait} giây.",
+        f"rate limit on {what}; retry after {wait} s",
+    )
+    err.retry_after = wait
+    return err
+
+
+def too_many_key_failures(wait_s: float) -> ServiceError:
+    wait = max(1, int(wait_s + 0.999))
+    err = ServiceError(
+        429,
+        "too_many_key_failures",
+        f"Đã nhập sai khóa quá nhiều lần. Vui lòng thử lại sau {wait} giây.",
+        f"too many failed admin keys; retry after {wait} s",
+    )
+    err.retry_after = wait
+    return err
+
+
 def upload_too_large(settings: Settings) -> ServiceError:
     return ServiceError(
         413,
@@ -272,6 +297,36 @@ class AssistantRuntime:
         self._feedback: FeedbackStore | None = None
         self.started_at = time.time()
         self.load_error: str | None = None
+        # Per process (per replica): request rate and failed admin keys, per client address.
+        self.rate_limiter = SlidingWindowLimiter(parse_rate(settings.rate_limit))
+        self.key_failures = SlidingWindowLimiter(Rate(max(0, settings.admin_failures_per_minute), 60.0))
+
+    # limits
+    def check_rate(self, client: str | None, what: str = "requests") -> None:
+        """429 when ``client`` (an address) went over HTX_RATE_LIMIT; counts this request."""
+        ok, wait = self.rate_limiter.hit(client or "unknown")
+        if not ok:
+            raise too_many_requests(wait, what)
+
+    def check_admin(self, given: str | None, client: str | None) -> None:
+        """check_admin_key, with failed keys throttled per address (429 after a few)."""
+        key = client or "unknown"
+        wait = self.key_failures.blocked(key)
+        if wait > 0:
+            raise too_many_key_failures(wait)
+        try:
+            check_admin_key(self.settings, given)
+        except ServiceError as e:
+            if e.status == 401:
+                self.key_failures.record(key)
+            raise
+
+    def may_see_corpus(self, access_key: str | None = None, admin_key: str | None = None) -> bool:
+        """With HTX_API_KEY set, the document list (and anything derived) needs that key or the admin key."""
+        s = self.settings
+        if not s.api_key:
+            return True
+        return _same(s.api_key, access_key) or bool(s.admin_key and _same(s.admin_key, admin_key))
 
     # lifecycle
     def load(self) -> None:
@@ -312,12 +367,19 @@ class AssistantRuntime:
             self._feedback = FeedbackStore(self.settings.feedback_db)
         return self._feedback
 
-    # asking
-    def ask(self, question: str, history=None, filters=None):
-        return self.answerer.ask(question, history=history, filters=filters)
+    # asking; ``full`` asks for every point (the default answer is cut to a budget and says in
+    # metadata["more"] how many points were left out). Passed only where the answerer takes it.
+    def ask(self, question: str, history=None, filters=None, full: bool = False):
+        answerer = self.answerer
+        return answerer.ask(question, history=history, filters=filters, full=full)
 
-    def stream(self, question: str, history=None, filters=None) -> Iterator[dict]:
-        return self.answerer.stream(question, history=history, filters=filters)
+    def search(self, question: str, k: int = 5, filters=None):
+        """Retrieval alone (no answer layer): the ranked passages."""
+        return self.answerer.search(question, k=k, filters=filters)
+
+    def stream(self, question: str, history=None, filters=None, full: bool = False) -> Iterator[dict]:
+        answerer = self.answerer
+        return answerer.stream(question, history=history, filters=filters, full=full)
 
     # documents
     def documents(self) -> list[dict[str, Any]]:

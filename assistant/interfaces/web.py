@@ -10,12 +10,18 @@
 
 Stable ``elem_id`` values (used by the browser test): question, ask-btn, chat, citations,
 passage, filter-provinces, filter-docs, new-chat, export-md, answer-md, feedback-box,
-feedback-comment, feedback-send, feedback-status, admin-key, upload-file, upload-btn,
-docs-status, docs-table, delete-doc, delete-btn, refresh-docs, big-text.
+feedback-comment, feedback-send, feedback-status, admin-key, admin-unlock, upload-file, upload-btn,
+docs-status, docs-table, delete-doc, delete-btn, refresh-docs, big-text, more-btn.
+
+Limits: asking and uploads count against HTX_RATE_LIMIT per client address (as the API does);
+the file picker appears only after the admin key is checked (wrong keys are throttled); with
+HTX_API_KEY set nothing about the corpus (filters, document table) is sent before a valid
+access key (or the admin key) is entered.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -31,7 +37,6 @@ from assistant.interfaces import render
 from assistant.interfaces.service import (
     AssistantRuntime,
     ServiceError,
-    check_admin_key,
     check_api_key,
     clean_history,
     clean_question,
@@ -62,7 +67,8 @@ PLACEHOLDER = (
 DOC_COLUMNS = ["Mã văn bản", "Tỉnh", "Loại", "Số hiệu", "Ngày", "Tên văn bản", "Số đoạn"]
 
 CSS = """
-:root { --htx-ink: #0b1220; --htx-accent: #0b4fb3; --htx-mark: #ffe066; }
+:root { --htx-ink: #0b1220; --htx-accent: #0b4fb3; --htx-mark: #ffe066; --htx-z: 1; --htx-top: 190px;
+  --htx-below: 150px; --htx-pchrome: 200px; }
 .gradio-container { font-size: 18px !important; color: var(--htx-ink); }
 #htx-header { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: flex-start; justify-content: space-between; }
 #htx-header h1 { font-size: 1.9rem; margin: 0.2rem 0; color: var(--htx-accent); }
@@ -98,10 +104,40 @@ mark.htx-mark { background: var(--htx-mark); color: #000; padding: 0 2px; border
 #feedback-status, #docs-status { font-size: 1rem; }
 #docs-table, #docs-table table, #docs-table td, #docs-table th, #docs-table span { font-family: var(--font) !important; }
 html.htx-big body { zoom: 1.3; }
+/* Large text: the zoom scales everything; heights below divide the viewport by --htx-z. */
+html.htx-big { --htx-z: 1.3; --htx-top: 150px; --htx-below: 190px; --htx-pchrome: 150px; }
+html.htx-big #htx-header p, html.htx-big #sources-head { display: none; }
+html.htx-big .htx-meta { grid-template-columns: max-content minmax(0, 1fr); }
+html.htx-big .htx-meta dd { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; min-width: 0; }
+html.htx-big #htx-header h1 { font-size: 1.4rem; margin: 0; }
+html.htx-big .gradio-container { padding-top: 4px !important; }
+html.htx-big .htx-passage-head { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+/* The chat's label and its bin/copy icons get their own strip above the messages; no
+   floating scroll-to-bottom arrow over the answer (the chat scrolls by wheel or touch). */
+#chat > .wrapper { padding-top: 34px; box-sizing: border-box; }
+#chat > .wrapper > .bubble-wrap { height: 100%; }
+#chat .scroll-down-button-container { display: none !important; }
+#sources-head h3 { margin: 0; font-size: 1.15rem; }
+#docs-table td:first-child, #docs-table td:first-child *, #docs-table th:first-child * {
+  white-space: nowrap !important; word-break: keep-all !important; overflow-wrap: normal !important; }
+/* Desktop and projector: chat, question and sources fit the screen without scrolling the page. */
+@media (min-width: 900px) {
+  #chat { height: calc(100vh / var(--htx-z) - var(--htx-top) - var(--htx-below)) !important; min-height: 240px !important; }
+  #sources-col { gap: 8px !important; }
+  .htx-cites { max-height: calc((100vh / var(--htx-z) - var(--htx-top)) * 0.28); }
+  .htx-passage-text { max-height: calc((100vh / var(--htx-z) - var(--htx-top)) * 0.72 - var(--htx-pchrome)); min-height: 80px; }
+  .htx-meta-doc { -webkit-line-clamp: 1; }
+}
+/* Phones: one column, answer first, then its sources, at full width. */
+@media (max-width: 899px) {
+  #chat-row { flex-direction: column !important; }
+  #chat-col, #sources-col { min-width: 100% !important; width: 100% !important; flex: 1 1 100% !important; }
+}
 @media (max-width: 720px) {
   .gradio-container { font-size: 16px !important; padding: 4px !important; }
   #htx-header h1 { font-size: 1.4rem; }
   #chat .message { font-size: 1rem !important; }
+  #chat { height: 70vh !important; }
 }
 .dark .htx-cite, .dark .htx-passage { background: #0f172a; color: #f8fafc; }
 .dark .htx-sec, .dark .htx-quote, .dark .htx-empty { color: #e2e8f0; }
@@ -109,6 +145,9 @@ html.htx-big body { zoom: 1.3; }
 
 # Clicks on a citation card become a 'click' event carrying its number and answer index.
 CITES_JS = """
+// A new answer's list starts at its top (card [1] fully visible).
+const toTop = () => element.querySelectorAll('.htx-cites').forEach((box) => { box.scrollTop = 0; });
+watch('value', () => { toTop(); requestAnimationFrame(toTop); setTimeout(toTop, 100); });
 element.addEventListener('click', (e) => {
   const card = e.target.closest('[data-n]');
   if (!card) return;
@@ -121,9 +160,15 @@ element.addEventListener('click', (e) => {
 """
 
 # Gradio has no Vietnamese locale: translate its few built-in labels in the page.
+# Gradio scopes the custom CSS to its container; the page padding around it is set here.
+PAGE_CSS = "@media (max-width: 720px) { .gradio-container .main.app { padding-left: 6px !important; padding-right: 6px !important; } }"
+
 TRANSLATE_JS = """
 () => {
   document.documentElement.lang = 'vi';
+  const pageCss = document.createElement('style');
+  pageCss.textContent = PAGE_CSS_TEXT;
+  document.head.appendChild(pageCss);
   const map = {
     'Like': 'Hữu ích', 'Dislike': 'Chưa đúng', 'Liked': 'Đã chọn: hữu ích', 'Disliked': 'Đã chọn: chưa đúng',
     'Copy message': 'Sao chép câu trả lời', 'Copied message': 'Đã sao chép', 'Copy conversation': 'Sao chép cả hội thoại',
@@ -224,11 +269,16 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
 
     # --- helpers on the loaded index --------------------------------------------------------
     def doc_rows() -> list[list[Any]]:
-        rows = []
-        for d in rt.documents():
-            rows.append([d["doc_id"], d["province"] or "", d["doc_type"] or "", d["number"] or "", d["date"] or "",
-                         d["title"], d["chunk_count"]])
-        return rows
+        """Newest first (the source file's time in the corpus folder: an upload lands on top)."""
+        def added(d) -> float:
+            try:
+                return (settings.corpus_dir / d["file_name"]).stat().st_mtime if d.get("file_name") else 0.0
+            except OSError:
+                return 0.0
+
+        docs = sorted(rt.documents(), key=lambda d: (-added(d), d["doc_id"]))
+        return [[d["doc_id"], d["province"] or "", d["doc_type"] or "", d["number"] or "", d["date"] or "",
+                 d["title"], d["chunk_count"]] for d in docs]
 
     def filter_choices():
         docs = rt.documents()
@@ -236,7 +286,11 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
         doc_choices = [(f"{d['short_title']} [{d['province'] or '?'}]", d["doc_id"]) for d in docs]
         return provinces, doc_choices
 
-    def refresh_all():
+    def refresh_all(access_key=None, admin_key=None):
+        if not rt.may_see_corpus(access_key, admin_key):
+            return (gr.update(choices=[], value=[]), gr.update(choices=[], value=[]), gr.update(value=[]),
+                    gr.update(choices=[], value=None),
+                    "Nhập mã truy cập (tab Hỏi đáp) hoặc khóa quản trị để xem danh sách văn bản.")
         try:
             provinces, doc_choices = filter_choices()
             rows = doc_rows()
@@ -251,13 +305,18 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
         )
 
     # --- chat -------------------------------------------------------------------------------
-    def respond(question, chat, records, provinces, doc_ids, access_key):
+    def more_update(data) -> dict:
+        more = int(((data or {}).get("metadata") or {}).get("more") or 0)
+        return gr.update(visible=more > 0, value=f"Xem thêm ({more} ý nữa)" if more > 0 else "Xem thêm")
+
+    def respond(question, chat, records, provinces, doc_ids, access_key, request: gr.Request = None):
         chat = list(chat or [])
         records = list(records or [])
-        no_change = (gr.update(),) * 5
+        no_change = (gr.update(),) * 6
         try:
             check_api_key(settings, access_key)
             q = clean_question(settings, question)
+            rt.check_rate(_client(request), "web ask")
         except ServiceError as e:
             gr.Warning(e.message_vi)
             yield (chat, gr.update(), records) + no_change
@@ -290,7 +349,8 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
         if data is None:
             data = {"answer": text, "citations": [], "refused": False}
         chat[-1] = {"role": "assistant", "content": render.answer_markdown(data)}
-        records.append({"question": q, "answer": data, "msg_index": len(chat) - 1})
+        records.append({"question": q, "answer": data, "msg_index": len(chat) - 1, "history": history,
+                        "provinces": list(provinces or []), "doc_ids": list(doc_ids or [])})
         turn = len(records) - 1
         yield (
             chat,
@@ -300,6 +360,45 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
             render.passage_html(None, empty_text="Bấm vào một nguồn ở trên để xem nguyên văn đoạn văn bản."),
             render.answer_with_quotes_markdown(q, data),
             gr.update(value=_write_export(records), interactive=True),
+            gr.update(visible=False),
+            more_update(data),
+        )
+
+    def more(chat, records, access_key, request: gr.Request = None):
+        """'Xem thêm': the last answer again with every point (full=True), in place of the short one."""
+        chat, records = list(chat or []), list(records or [])
+        no_change = (gr.update(),) * 6
+        if not records:
+            return (chat, gr.update(), records) + no_change
+        r = dict(records[-1])
+        try:
+            check_api_key(settings, access_key)
+            rt.check_rate(_client(request), "web ask (full)")
+            answer = rt.ask(r["question"], history=clean_history(r.get("history")),
+                            filters=make_filters(r.get("provinces"), r.get("doc_ids")), full=True)
+        except ServiceError as e:
+            gr.Warning(e.message_vi)
+            return (chat, gr.update(), records) + no_change
+        except Exception as e:  # noqa: BLE001
+            log.error("web full answer failed: %r", e, exc_info=e)
+            gr.Warning("Đã có lỗi trong hệ thống. Vui lòng thử lại sau.")
+            return (chat, gr.update(), records) + no_change
+        data = answer.to_json()
+        data.setdefault("metadata", {})["more"] = 0  # everything is shown now
+        r["answer"] = data
+        records[-1] = r
+        if 0 <= r["msg_index"] < len(chat):
+            chat[r["msg_index"]] = {"role": "assistant", "content": render.answer_markdown(data)}
+        turn = len(records) - 1
+        return (
+            chat,
+            gr.update(),
+            records,
+            render.citation_cards_html(data, turn),
+            render.passage_html(None, empty_text="Bấm vào một nguồn ở trên để xem nguyên văn đoạn văn bản."),
+            render.answer_with_quotes_markdown(r["question"], data),
+            gr.update(value=_write_export(records), interactive=True),
+            gr.update(),
             gr.update(visible=False),
         )
 
@@ -334,7 +433,8 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
         return gr.update(), gr.update()
 
     def new_chat():
-        return [], [], render.citation_cards_html(None), render.passage_html(None), "", gr.update(value=None, interactive=False), {}, gr.update(visible=False), ""
+        return ([], [], render.citation_cards_html(None), render.passage_html(None), "",
+                gr.update(value=None, interactive=False), {}, gr.update(visible=False), "", gr.update(visible=False))
 
     # --- feedback ---------------------------------------------------------------------------
     def on_like(records, ratings, evt: gr.LikeData):
@@ -372,13 +472,23 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
         return "", "✔ Đã lưu góp ý. Cảm ơn bạn!"
 
     # --- documents (admin) --------------------------------------------------------------------
-    def upload(files, key, progress=gr.Progress()):
+    def unlock(key, request: gr.Request = None):
+        """The file picker appears only for a valid admin key (so no file is sent before that)."""
         try:
-            check_admin_key(settings, key)
+            rt.check_admin(key, _client(request))
         except ServiceError as e:
-            return (f"✘ {e.message_vi}",) + refresh_all()[:4]
+            return (gr.update(visible=False), f"✘ {e.message_vi}") + refresh_all(None, None)[:4]
+        return (gr.update(visible=True), "✔ Khóa quản trị đúng. Hãy chọn tệp rồi bấm **Nạp văn bản**.") \
+            + refresh_all(None, key)[:4]
+
+    def upload(files, key, progress=gr.Progress(), request: gr.Request = None):
+        try:
+            rt.check_admin(key, _client(request))
+            rt.check_rate(_client(request), "web upload")
+        except ServiceError as e:
+            return (f"✘ {e.message_vi}",) + refresh_all(None, None)[:4]
         if not files:
-            return ("Hãy chọn tệp để tải lên (.txt, .md, .docx, .pdf).",) + refresh_all()[:4]
+            return ("Hãy chọn tệp để tải lên (.txt, .md, .docx, .pdf).",) + refresh_all(None, key)[:4]
         paths = files if isinstance(files, list) else [files]
         lines = []
         for i, p in enumerate(paths):
@@ -393,7 +503,15 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                 folder = rt.upload_dir()
                 tmp = folder / "upload.bin"
                 shutil.copyfile(src, tmp)
-                result = rt.ingest_upload(tmp, name)
+                from index.progress import IngestMeter, reporting
+
+                def embedding_progress(done: int, total: int, i: int = i, name: str = name) -> None:
+                    if total:  # the embedding phase of this file, shown inside its share of the bar
+                        progress((i + done / total) / len(paths),
+                                 desc=f"Đang tính vectơ cho {name}: {done}/{total} đoạn ({i + 1}/{len(paths)})…")
+
+                with reporting(IngestMeter(mode="none", on_update=embedding_progress)):
+                    result = rt.ingest_upload(tmp, name)
                 state = "đã cập nhật chỉ mục" if result.changed else "không thay đổi (đã có sẵn)"
                 lines.append(f"✔ **{name}** → mã `{result.doc_id}`: {result.chunks} đoạn, {state}.")
             except ServiceError as e:
@@ -402,18 +520,18 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                 log.error("web upload of %s failed: %r", name, e, exc_info=e)
                 lines.append(f"✘ **{name}**: Đã có lỗi khi nạp tệp. Vui lòng thử lại.")
         progress((len(paths), len(paths)), desc="Xong")
-        return ("\n\n".join(lines),) + refresh_all()[:4]
+        return ("\n\n".join(lines),) + refresh_all(None, key)[:4]
 
-    def delete(doc_id, key):
+    def delete(doc_id, key, request: gr.Request = None):
         try:
-            check_admin_key(settings, key)
+            rt.check_admin(key, _client(request))
             if not doc_id:
                 raise ServiceError(400, "missing_doc", "Hãy chọn văn bản cần xóa.")
             rt.delete_document(doc_id)
             msg = f"✔ Đã xóa văn bản `{doc_id}` khỏi chỉ mục."
         except ServiceError as e:
             msg = f"✘ {e.message_vi}"
-        return (msg,) + refresh_all()[:4]
+        return (msg,) + refresh_all(None, key)[:4]
 
     # --- layout -------------------------------------------------------------------------------
     examples = [{"text": q, "display_text": f"{who} · {q}"} for who, q in EXAMPLES]
@@ -436,8 +554,8 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                     label="Mã truy cập", type="password", elem_id="access-key", visible=bool(settings.api_key),
                     placeholder="Nhập mã truy cập do quản trị viên cung cấp",
                 )
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=340):
+                with gr.Row(equal_height=False, elem_id="chat-row"):
+                    with gr.Column(scale=3, min_width=340, elem_id="chat-col"):
                         chat = gr.Chatbot(
                             label="Hội thoại",
                             elem_id="chat",
@@ -449,7 +567,9 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                             feedback_options=("Like", "Dislike"),
                             layout="bubble",
                             latex_delimiters=[],
+                            autoscroll=False,
                         )
+                        more_btn = gr.Button("Xem thêm", elem_id="more-btn", size="sm", visible=False)
                         with gr.Row(equal_height=True):
                             question = gr.Textbox(
                                 show_label=False,
@@ -486,7 +606,7 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                                                    label="Bấm nút sao chép ở góc phải để chép cả câu trả lời và nguồn",
                                                    show_label=True, lines=8, max_lines=16)
                     with gr.Column(scale=2, min_width=320, elem_id="sources-col"):
-                        gr.Markdown("### Nguồn trích dẫn")
+                        gr.Markdown("### Nguồn trích dẫn", elem_id="sources-head")
                         cites = gr.HTML(render.citation_cards_html(None), elem_id="citations", js_on_load=CITES_JS)
                         passage = gr.HTML(render.passage_html(None), elem_id="passage", js_on_load=PASSAGE_JS)
             with gr.Tab("Văn bản (quản trị)", id="tab-docs", elem_id="tab-docs"):
@@ -495,10 +615,12 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                     "(biến môi trường `HTX_ADMIN_KEY` trên máy chủ). Nhận tệp .txt, .md, .docx, .pdf, "
                     f"tối đa {settings.max_upload_bytes // (1024 * 1024)} MB mỗi tệp."
                 )
-                admin_key = gr.Textbox(label="Khóa quản trị", type="password", elem_id="admin-key",
-                                       placeholder="Nhập khóa quản trị")
+                with gr.Row(equal_height=True):
+                    admin_key = gr.Textbox(label="Khóa quản trị", type="password", elem_id="admin-key",
+                                           placeholder="Nhập khóa quản trị rồi bấm Xác nhận khóa", scale=4)
+                    unlock_btn = gr.Button("Xác nhận khóa", elem_id="admin-unlock", scale=1, min_width=150)
                 with gr.Row():
-                    files = gr.File(label="Chọn tệp văn bản", file_count="multiple",
+                    files = gr.File(label="Chọn tệp văn bản", file_count="multiple", visible=False,
                                     file_types=[".txt", ".md", ".docx", ".pdf"], elem_id="upload-file", height=140)
                     with gr.Column(min_width=200, scale=0):
                         upload_btn = gr.Button("Nạp văn bản", variant="primary", elem_id="upload-btn")
@@ -506,14 +628,16 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
                 docs_status = gr.Markdown("", elem_id="docs-status")
                 table = gr.Dataframe(headers=DOC_COLUMNS, value=[], interactive=False, wrap=True, elem_id="docs-table",
                                      label="Văn bản trong chỉ mục",
-                                     column_widths=["15%", "9%", "9%", "10%", "9%", "40%", "8%"])
+                                     column_widths=["22%", "9%", "9%", "10%", "9%", "33%", "8%"])
                 with gr.Row():
                     del_doc = gr.Dropdown(label="Văn bản cần xóa", choices=[], elem_id="delete-doc", scale=3)
                     del_btn = gr.Button("Xóa văn bản", variant="stop", elem_id="delete-btn", scale=1)
 
         # --- events ---------------------------------------------------------------------------
-        answer_outputs = [chat, question, records, cites, passage, answer_md, export_btn, feedback_box]
+        answer_outputs = [chat, question, records, cites, passage, answer_md, export_btn, feedback_box, more_btn]
         ask_inputs = [question, chat, records, f_prov, f_docs, access_key]
+        more_btn.click(more, [chat, records, access_key], answer_outputs, **private).then(
+            None, js=SHOW_ANSWER_JS, **private)
         question.submit(respond, ask_inputs, answer_outputs, **private).then(None, js=SHOW_ANSWER_JS, **private)
         ask_btn.click(respond, ask_inputs, answer_outputs, **private).then(None, js=SHOW_ANSWER_JS, **private)
         chat.example_select(_example_text, None, question, **private).then(
@@ -523,17 +647,29 @@ def build_web(rt: AssistantRuntime) -> gr.Blocks:
         chat.select(select_message, [records], [cites, passage], **private)
         chat.like(on_like, [records, ratings], [ratings, feedback_box, feedback_status], **private)
         send_comment_btn.click(send_comment, [ratings, comment], [comment, feedback_status], **private)
-        reset_outputs = [chat, records, cites, passage, answer_md, export_btn, ratings, feedback_box, feedback_status]
+        reset_outputs = [chat, records, cites, passage, answer_md, export_btn, ratings, feedback_box, feedback_status,
+                         more_btn]
         new_btn.click(new_chat, None, reset_outputs, **private)
         chat.clear(new_chat, None, reset_outputs, **private)
         doc_outputs = [f_prov, f_docs, table, del_doc, docs_status]
-        demo.load(refresh_all, None, doc_outputs, **private)
-        refresh_btn.click(refresh_all, None, doc_outputs, **private)
+        demo.load(refresh_all, [access_key, admin_key], doc_outputs, **private)
+        refresh_btn.click(refresh_all, [access_key, admin_key], doc_outputs, **private)
+        access_key.submit(refresh_all, [access_key, admin_key], doc_outputs, **private)
+        access_key.blur(refresh_all, [access_key, admin_key], doc_outputs, **private)
+        unlock_outputs = [files, docs_status, f_prov, f_docs, table, del_doc]
+        unlock_btn.click(unlock, [admin_key], unlock_outputs, **private)
+        admin_key.submit(unlock, [admin_key], unlock_outputs, **private)
         upload_btn.click(upload, [files, admin_key], [docs_status, f_prov, f_docs, table, del_doc], **private)
         del_btn.click(delete, [del_doc, admin_key], [docs_status, f_prov, f_docs, table, del_doc], **private)
 
     demo.queue(default_concurrency_limit=8, max_size=256)
     return demo
+
+
+def _client(request: gr.Request | None) -> str:
+    """The client's address as the web app sees it (the same key as the API's rate limit)."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", None) or "unknown")
 
 
 def _example_text(evt: gr.SelectData) -> str:
@@ -550,7 +686,7 @@ def mount_web(app, rt: AssistantRuntime):
         path="/",
         theme=_theme(),
         css=CSS,
-        js=TRANSLATE_JS,
+        js=TRANSLATE_JS.replace("PAGE_CSS_TEXT", json.dumps(PAGE_CSS)),
         footer_links=[],
         run_history=False,
         ssr_mode=False,

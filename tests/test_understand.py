@@ -1,0 +1,98 @@
+"""The understanding stage on its own: intents, entities, document references, follow-ups and
+the condenser's acceptance rule. The analyzer is the index's real QueryAnalyzer (without a
+diacritics model, so no index is needed). Phrasings are written for these tests, not taken
+from the evaluation sets."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.types import Turn
+from assistant.answering.understand import Understander, documents_named, intents_of
+from index.query import QueryAnalyzer
+
+
+@pytest.fixture(scope="module")
+def u() -> Understander:
+    return Understander(QueryAnalyzer(None).analyze)
+
+
+@pytest.mark.parametrize("question,intent", [
+    ("Phòng Kinh tế huyện cần làm những gì để hỗ trợ tổ hợp tác?", "duty"),
+    ("Mỗi năm tỉnh phấn đấu thành lập thêm bao nhiêu hợp tác xã?", "figure"),
+    ("Hạn chót nộp báo cáo tổng kết là khi nào?", "deadline"),
+    ("Ai chịu trách nhiệm thẩm định đề án thành lập quỹ?", "who"),
+    ("Thành viên liên kết là gì?", "definition"),
+    ("Thủ tục giải thể hợp tác xã gồm những bước nào?", "procedure"),
+    ("Hợp tác xã cần đáp ứng điều kiện gì để được hỗ trợ?", "condition"),
+    ("So sánh mục tiêu của hai tỉnh về đào tạo cán bộ.", "comparison"),
+])
+def test_intent_from_question_words(question, intent):
+    assert intent in intents_of(question)
+
+
+def test_plain_statement_is_general():
+    assert intents_of("Kế hoạch hỗ trợ hợp tác xã nông nghiệp") == ("general",)
+
+
+def test_document_references_are_found():
+    refs = documents_named("Theo Nghị định số 92/2024/NĐ-CP và Luật Đất đai năm 2024, hợp tác xã được thuê đất ra sao?")
+    assert "92/2024/NĐ-CP" in refs
+    assert any(r.startswith("Luật Đất đai") for r in refs)
+
+
+def test_question_is_never_shortened(u):
+    q = "Sở Nội vụ có vai trò gì trong củng cố hợp tác xã? Trả lời riêng cho từng tỉnh giúp tôi."
+    query = u.understand(q)
+    assert query.typed == q and query.text == q
+    assert query.per_province
+
+
+def test_full_name_and_abbreviation_are_one_agency(u):
+    a = u.understand("Sở KH&ĐT phải làm gì?")
+    b = u.understand("Sở Kế hoạch và Đầu tư phải làm gì?")
+    assert a.agencies and a.agencies == b.agencies
+
+
+def test_pronoun_follow_up_takes_the_previous_questions_agency(u):
+    history = [Turn("user", "Liên minh Hợp tác xã tỉnh chủ trì những việc gì về đào tạo?"),
+               Turn("assistant", "Sở Tài chính phối hợp bố trí kinh phí ... [1]")]
+    query = u.understand("Họ phải làm xong việc đó trước thời điểm nào?", history)
+    assert query.followup
+    first = u.understand("Liên minh Hợp tác xã tỉnh chủ trì những việc gì về đào tạo?").agencies[0]
+    assert query.agencies[:1] == (first,)  # the agency the user asked about, not one in the answer
+    assert "deadline" in query.intents  # the intent is the new question's
+
+
+def test_follow_up_after_a_refusal_carries_only_entities(u):
+    history = [Turn("user", "Giá phân bón ở Kiên Giang tháng này bao nhiêu?"),
+               Turn("assistant", "Các văn bản hiện có không đề cập đến nội dung này ...")]
+    standalone = u.understand("Sở Tài chính tỉnh Lâm Đồng có nhiệm vụ gì?", history)
+    assert standalone.text == "Sở Tài chính tỉnh Lâm Đồng có nhiệm vụ gì?"
+    assert "phan" not in standalone.terms and "bon" not in standalone.terms  # nothing of the refused question
+    leaning = u.understand("Vậy Sở Tài chính ở đó phải làm gì?", history)
+    assert leaning.followup and leaning.provinces == ("Kiên Giang",)
+    assert "phan" not in leaning.terms  # the refused topic is not carried, only the province
+
+
+def test_elliptical_follow_up_switches_the_province(u):
+    history = [Turn("user", "Sở Công Thương tỉnh Khánh Hòa được giao việc gì?")]
+    query = u.understand("Còn Tây Ninh thì sao?", history)
+    assert query.followup and query.provinces == ("Tây Ninh",)
+    assert "Sở Công Thương" in query.text or query.agencies
+
+
+def test_condenser_output_is_used_only_when_it_adds_and_keeps_entities(u):
+    history = [Turn("user", "Sở Tài chính tỉnh Khánh Hòa phải làm gì?")]
+    same = u.understand("Còn Lâm Đồng thì sao?", history, condenser=lambda q, h: q)
+    assert same.source == "rules"
+    drops = u.understand("Còn Lâm Đồng thì sao?", history, condenser=lambda q, h: "Tỉnh phải làm gì?")
+    assert drops.source == "rules"
+    good = u.understand("Còn Lâm Đồng thì sao?", history,
+                        condenser=lambda q, h: "Sở Tài chính tỉnh Lâm Đồng phải làm gì?")
+    assert good.source == "llm" and good.text == "Sở Tài chính tỉnh Lâm Đồng phải làm gì?"
+
+    def broken(q, h):
+        raise TimeoutError("condenser down")
+
+    assert u.understand("Còn Lâm Đồng thì sao?", history, condenser=broken).source == "rules"
