@@ -4,8 +4,9 @@ What is fitted (all written to ``assistant/answering/weights.json``, see
 ``assistant/answering/weights.py``):
 
 1. unit weights: logistic regression of "this candidate unit shares a passage with a gold
-   quote" (``select.unit_label``) on ``select.FEATURES``; every question weighs the same
-   (its units share a weight of 1), L2 penalty ``L2``;
+   quote" (``select.unit_label``) on ``select.FEATURES``; every question weighs the same, half
+   for its gold units and half for the others (a question whose gold is a whole article and one
+   whose gold is one sentence teach the ranking equally), L2 penalty ``L2``;
 2. decision weights: logistic regression of "the question is answerable" on
    ``decide.FEATURES`` computed with the fitted unit weights;
 3. thresholds: ``refuse_below`` minimises ``FALSE_REFUSAL_COST`` × false refusals + missed
@@ -77,10 +78,13 @@ def fit_units(prepared: Sequence) -> tuple[float, ...]:
         labels = [1.0 if unit_label(c.unit.text, keys) else 0.0 for c in p.run.cands]
         if not any(labels):
             continue  # retrieval missed: nothing to learn about ranking units
+        n_pos = sum(labels)
+        n_neg = len(labels) - n_pos
         for c, lab in zip(p.run.cands, labels):
             X.append(c.features)
             y.append(lab)
-            w.append(1.0 / len(labels))
+            # every question weighs the same, half for its gold units and half for the others
+            w.append(0.5 / n_pos if lab else (0.5 / n_neg if n_neg else 0.0))
     if not X:
         raise ValueError("no training units (no answerable question whose gold passage was retrieved)")
     return tuple(float(b) for b in logistic(np.array(X), np.array(y), np.array(w)))

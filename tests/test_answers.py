@@ -203,3 +203,25 @@ def test_a_new_document_does_not_remove_a_province(tmp_path, corpus_dir):
     after = answerer.ask(question)
     assert before <= provinces_of(after), after.answer
     assert "Hà Tĩnh" in provinces_of(after)
+
+
+def test_htx_search_jsonl_writes_one_line_per_question(settings, store, tmp_path):
+    """`htx search --jsonl IN --out OUT`: retrieval alone, hits in rank order; bad lines reported."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "x1", "question": "Sở Tài chính bố trí kinh phí"}, ensure_ascii=False) + "\n"
+                   + "{\"id\": \"x2\"}\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    htx = Path(sys.executable).with_name("htx")
+    r = subprocess.run([str(htx), "search", "--data-dir", str(settings.data_dir), "--jsonl", str(src), "--out", str(out),
+                        "-k", "3"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "Dòng 2" in r.stderr  # the bad line is named, the good one answered
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [x["id"] for x in lines] == ["x1"]
+    hits = lines[0]["hits"]
+    assert len(hits) == 3 and all({"doc_id", "chunk_id", "text", "section", "score"} <= set(h) for h in hits)
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)

@@ -1,5 +1,6 @@
 """Compose: a one-line lead that answers directly, then points grouped by document (and so by
-province), the most relevant group first, each point ending with its citation [n].
+province), the most relevant group first and the most relevant point first inside each group,
+each point ending with its citation [n].
 
 Budget: by default about ``MAX_POINTS`` points and ``MAX_CHARS`` characters; the rest is left
 for "Xem thêm" (web app), ``--full`` (CLI) or ``full: true`` (API), and counted in
@@ -191,12 +192,13 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
         g.points.append(pt)
     ordered = sorted(groups.values(), key=lambda g: -g.best)
     for g in ordered:
-        g.points.sort(key=lambda pt: pt.order)
+        g.points.sort(key=lambda pt: -pt.cand.p)  # the most relevant point first, in every group
     return ordered, more
 
 
 def _clause(text: str, pattern: re.Pattern[str] | None) -> str:
     """The clause of ``text`` that holds ``pattern`` (or the first sentence), at most LEAD_CHARS."""
+    text = strip_item_marker(text)
     pieces = [p.strip() for p in re.split(r"(?<=[.;:])\s+", text) if p.strip()] or [text]
     piece = pieces[0]
     if pattern is not None:

@@ -232,15 +232,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ask_batch(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.runtime import build_answerer
+def _jsonl_batch(args: argparse.Namespace, settings: Settings, handle) -> int:
+    """Answer a JSONL file of ``{"id", "question", "history"?}`` lines: ``handle(question,
+    history)`` gives the dict written after ``"id"`` on each output line. Bad lines are
+    reported in Vietnamese and make the exit code 1; the others are still answered."""
     from assistant.answering.types import Turn
 
     in_path = Path(args.jsonl)
     if not in_path.exists():
         _err(f"Không tìm thấy tệp '{in_path}'.")
         return 2
-    answerer = build_answerer(settings)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     bad = 0
     try:
@@ -257,14 +258,24 @@ def _ask_batch(args: argparse.Namespace, settings: Settings) -> int:
                 bad += 1
                 _err(f"Dòng {lineno}: dữ liệu không hợp lệ ({e}); cần {{\"id\", \"question\", \"history\"?}}.")
                 continue
-            answer = answerer.ask(question[: settings.max_question_chars], history=history or None,
-                                  full=bool(getattr(args, "full", False)))
-            out.write(json.dumps({"id": item.get("id"), **answer.to_json()}, ensure_ascii=False) + "\n")
+            result = handle(question[: settings.max_question_chars], history or None)
+            out.write(json.dumps({"id": item.get("id"), **result}, ensure_ascii=False) + "\n")
             out.flush()
     finally:
         if out is not sys.stdout:
             out.close()
     return 1 if bad else 0
+
+
+def _ask_batch(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.runtime import build_answerer
+
+    if not Path(args.jsonl).exists():
+        _err(f"Không tìm thấy tệp '{args.jsonl}'.")
+        return 2
+    answerer = build_answerer(settings)
+    full = bool(getattr(args, "full", False))
+    return _jsonl_batch(args, settings, lambda q, h: answerer.ask(q, history=h, full=full).to_json())
 
 
 # --- eval / bench / serve / feedback ------------------------------------------------------
@@ -305,31 +316,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                 for h in store.search(question, k=args.k, filters=filters)]
 
     if args.jsonl:
-        in_path = Path(args.jsonl)
-        if not in_path.exists():
-            _err(f"Không tìm thấy tệp '{in_path}'.")
-            return 2
-        out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-        bad = 0
-        try:
-            for lineno, line in enumerate(in_path.read_text(encoding="utf-8").splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                    question = str(item["question"]).strip()
-                    if not question:
-                        raise ValueError("empty question")
-                except (ValueError, KeyError, TypeError) as e:
-                    bad += 1
-                    _err(f"Dòng {lineno}: dữ liệu không hợp lệ ({e}); cần {{\"id\", \"question\"}}.")
-                    continue
-                out.write(json.dumps({"id": item.get("id"), "hits": hits_of(question[: settings.max_question_chars])},
-                                     ensure_ascii=False) + "\n")
-        finally:
-            if out is not sys.stdout:
-                out.close()
-        return 1 if bad else 0
+        return _jsonl_batch(args, settings, lambda q, h: {"hits": hits_of(q)})
     question = " ".join(args.question or []).strip()
     if not question:
         _err("Hãy nhập câu hỏi, ví dụ: htx search \"Sở Công Thương phải làm gì?\"")
