@@ -101,6 +101,7 @@ def ingest_paths(
     Two files with the same name stem (the same doc_id) in one batch: the later one is refused.
     """
     from ingest.manifest import load_manifest
+    from ingest.loaders import PdfLimits
     from ingest.pipeline import ingest_file
 
     manifest = load_manifest(settings.manifest_path)
@@ -108,7 +109,8 @@ def ingest_paths(
     parsed: list[tuple[IngestResult, Document]] = []
     for path in expand_paths(paths):
         try:
-            doc: Document = ingest_file(path, manifest=manifest, max_bytes=settings.max_file_bytes)
+            doc: Document = ingest_file(path, manifest=manifest, max_bytes=settings.max_file_bytes,
+                                         pdf_limits=PdfLimits(settings.pdf_max_pages, settings.pdf_timeout_s))
             if any(d.meta.doc_id == doc.meta.doc_id for _, d in parsed):
                 raise IngestError(
                     "duplicate_doc_id",

@@ -188,6 +188,7 @@ def fit(answerer, prepared: Sequence, sources: Sequence[str] = (), negatives: Se
         "units_positive_questions": sum(1 for p in answerable),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "embedder": str(getattr(getattr(answerer.store, "embedder", None), "name", "")),
+        "index_documents": sorted(d.meta.doc_id for d in answerer.store.documents()),
     })
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ingest import errors
 from ingest.chunker import build_chunks
 from ingest.cleanup import prepare_lines
-from ingest.loaders import SUPPORTED, load_text
+from ingest.loaders import SUPPORTED, PdfLimits, load_text
 from ingest.manifest import apply_manifest
 from ingest.metadata import extract_metadata
 from ingest.structure import parse
@@ -25,7 +25,8 @@ log = logging.getLogger("htx.ingest")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 
-def ingest_file(path: Path, manifest: dict | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+def ingest_file(path: Path, manifest: dict | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                pdf_limits: PdfLimits | None = None) -> Document:
     path = Path(path)
     if not path.is_file():
         raise errors.not_found(str(path))
@@ -44,7 +45,7 @@ def ingest_file(path: Path, manifest: dict | None = None, max_bytes: int = DEFAU
             raise errors.too_large(str(path), len(data), max_bytes)
         if suffix in (".txt", ".md") and not data.strip():
             raise errors.empty_file(str(path))
-        return parse_document(path, data, manifest)
+        return parse_document(path, data, manifest, pdf_limits)
     except IngestError:
         raise
     except Exception as e:  # any unexpected failure: refuse the file, keep the reason
@@ -52,9 +53,10 @@ def ingest_file(path: Path, manifest: dict | None = None, max_bytes: int = DEFAU
         raise errors.parse_error(str(path), f"{type(e).__name__}: {e}") from e
 
 
-def parse_document(path: Path, data: bytes, manifest: dict | None = None) -> Document:
+def parse_document(path: Path, data: bytes, manifest: dict | None = None,
+                   pdf_limits: PdfLimits | None = None) -> Document:
     """Parse already-read bytes (size checks done by the caller)."""
-    text = load_text(path, data)
+    text = load_text(path, data, pdf_limits)
     lines = prepare_lines(text)
     if not any(not l.blank for l in lines):
         raise errors.no_text(str(path))

@@ -28,7 +28,7 @@ from assistant.answering.types import Citation
 MAX_POINTS = 7
 MAX_CHARS = 1400
 MAX_POINT_CHARS = 500  # a longer point is cut at a word boundary in the default view
-FULL_MAX_POINTS = 40
+FULL_MAX_POINTS = 200  # "Xem thêm" / --full: everything above the cutoff
 MAX_PER_CHUNK = 2
 LEAD_CHARS = 220
 NATIONAL = "Toàn quốc"

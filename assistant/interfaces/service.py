@@ -397,6 +397,7 @@ class AssistantRuntime:
         ``tmp_file`` lives in a folder from :meth:`upload_dir`, which is removed afterwards.
         """
         from ingest.manifest import load_manifest
+        from ingest.loaders import PdfLimits
         from ingest.pipeline import ingest_file
         from ingest.types import IngestError
 
@@ -427,7 +428,8 @@ class AssistantRuntime:
             with self._ingest_lock:
                 try:
                     manifest = load_manifest(settings.manifest_path)
-                    doc = ingest_file(named, manifest=manifest, max_bytes=settings.max_file_bytes)
+                    doc = ingest_file(named, manifest=manifest, max_bytes=settings.max_file_bytes,
+                                         pdf_limits=PdfLimits(settings.pdf_max_pages, settings.pdf_timeout_s))
                 except IngestError as e:
                     log.warning("upload %s refused by ingest: %s (%s)", name, e, e.code)
                     raise ServiceError(_STATUS_CODE_FOR_INGEST.get(e.code, 422), e.code, e.message_vi, str(e)) from None
