@@ -29,6 +29,7 @@ and vectors written for new ids are deleted.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 import json
 import logging
 import os
@@ -302,23 +303,11 @@ class IndexStore:
             self._refresh_locked()  # write on top of the latest committed generation
             self._check_writable()
             snap = self._snapshot
-            old_by_doc: dict[str, list[Chunk]] = {}
-            for c in snap.chunks:
-                old_by_doc.setdefault(c.doc_id, []).append(c)
-            changed = [not self._unchanged(doc, snap.metas.get(doc.meta.doc_id), old_by_doc.get(doc.meta.doc_id, []))
-                       for doc in docs]
-            todo = [d for d, ch in zip(docs, changed) if ch]
-            if not todo:
-                for d in docs:
-                    log.info("document %s unchanged (%d chunks)", d.meta.doc_id, len(d.chunks))
-                return changed
-            new_chunks = [c for d in todo for c in d.chunks]
-            old_by_id = {c.chunk_id: c for d in todo for c in old_by_doc.get(d.meta.doc_id, [])}
-            vecs = self.embedder.embed_passages_np([c.context_text() for c in new_chunks])
-            hashes = [_content_hash(c) for c in new_chunks]
-            fresh = [i for i, c in enumerate(new_chunks) if c.chunk_id not in old_by_id]
-            changed_kept = [i for i, c in enumerate(new_chunks)
-                            if c.chunk_id in old_by_id and _content_hash(old_by_id[c.chunk_id]) != hashes[i]]
+            plan = self._plan_add(snap, docs)
+            if not plan.todo:
+                return plan.changed
+            changed, todo, new_chunks, old_by_id = plan.changed, plan.todo, plan.new_chunks, plan.old_by_id
+            vecs, hashes, fresh, changed_kept = plan.vecs, plan.hashes, plan.fresh, plan.changed_kept
             gen = self._generation + 1
             committing = False
             try:
@@ -425,24 +414,12 @@ class IndexStore:
             if self._shared is not None:
                 return self._add_shared(docs)
             snap = self._snapshot
-            old_by_doc: dict[str, list[Chunk]] = {}
-            for c in snap.chunks:
-                old_by_doc.setdefault(c.doc_id, []).append(c)
-            changed = [not self._unchanged(doc, snap.metas.get(doc.meta.doc_id), old_by_doc.get(doc.meta.doc_id, []))
-                       for doc in docs]
-            todo = [d for d, ch in zip(docs, changed) if ch]
-            if not todo:
-                for d in docs:
-                    log.info("document %s unchanged (%d chunks)", d.meta.doc_id, len(d.chunks))
-                return changed
-            new_chunks = [c for d in todo for c in d.chunks]
-            old_by_id = {c.chunk_id: c for d in todo for c in old_by_doc.get(d.meta.doc_id, [])}
             # 1. vectors (cached by content): nothing is written yet, a failure here changes nothing
-            vecs = self.embedder.embed_passages_np([c.context_text() for c in new_chunks])
-            hashes = [_content_hash(c) for c in new_chunks]
-            fresh = [i for i, c in enumerate(new_chunks) if c.chunk_id not in old_by_id]
-            changed_kept = [i for i, c in enumerate(new_chunks)
-                            if c.chunk_id in old_by_id and _content_hash(old_by_id[c.chunk_id]) != hashes[i]]
+            plan = self._plan_add(snap, docs)
+            if not plan.todo:
+                return plan.changed
+            changed, todo, new_chunks, old_by_id = plan.changed, plan.todo, plan.new_chunks, plan.old_by_id
+            vecs, hashes, fresh, changed_kept = plan.vecs, plan.hashes, plan.fresh, plan.changed_kept
             files = {d.meta.doc_id: self.docs_dir / _doc_filename(d.meta.doc_id) for d in todo}
             old_bytes = {k: (f.read_bytes() if f.exists() else None) for k, f in files.items()}
             registry = json.loads(json.dumps(self._registry))
@@ -485,6 +462,28 @@ class IndexStore:
             log.info("indexed %d document(s): %d chunks (%d new, %d removed)", len(todo), len(new_chunks),
                      len(fresh), len(stale))
             return changed
+
+    def _plan_add(self, snap: Snapshot, docs: list[Document]) -> "_AddPlan":
+        """Which documents changed, their chunks, and their vectors (embedded here: nothing is
+        written yet, so a failure changes nothing)."""
+        old_by_doc: dict[str, list[Chunk]] = {}
+        for c in snap.chunks:
+            old_by_doc.setdefault(c.doc_id, []).append(c)
+        changed = [not self._unchanged(doc, snap.metas.get(doc.meta.doc_id), old_by_doc.get(doc.meta.doc_id, []))
+                   for doc in docs]
+        todo = [d for d, ch in zip(docs, changed) if ch]
+        if not todo:
+            for d in docs:
+                log.info("document %s unchanged (%d chunks)", d.meta.doc_id, len(d.chunks))
+            return _AddPlan(changed, [], [], {}, None, [], [], [])
+        new_chunks = [c for d in todo for c in d.chunks]
+        old_by_id = {c.chunk_id: c for d in todo for c in old_by_doc.get(d.meta.doc_id, [])}
+        vecs = self.embedder.embed_passages_np([c.context_text() for c in new_chunks])
+        hashes = [_content_hash(c) for c in new_chunks]
+        fresh = [i for i, c in enumerate(new_chunks) if c.chunk_id not in old_by_id]
+        changed_kept = [i for i, c in enumerate(new_chunks)
+                        if c.chunk_id in old_by_id and _content_hash(old_by_id[c.chunk_id]) != hashes[i]]
+        return _AddPlan(changed, todo, new_chunks, old_by_id, vecs, hashes, fresh, changed_kept)
 
     @staticmethod
     def _unchanged(doc: Document, old_meta: DocumentMeta | None, old_chunks: list[Chunk]) -> bool:
@@ -618,6 +617,20 @@ class IndexStore:
 
     def __len__(self) -> int:
         return len(self._snapshot.chunks)
+
+
+@dataclass
+class _AddPlan:
+    """What an add of documents will write (see ``IndexStore._plan_add``)."""
+
+    changed: list[bool]
+    todo: list[Document]
+    new_chunks: list[Chunk]
+    old_by_id: dict[str, Chunk]
+    vecs: Any
+    hashes: list[str]
+    fresh: list[int]
+    changed_kept: list[int]
 
 
 def _content_hash(chunk: Chunk) -> str:

@@ -66,19 +66,6 @@ def syllables(text: str) -> list[str]:
     return _WORD_RE.findall(fast_fold(text))
 
 
-def folded_compact(text: str) -> str:
-    """Folded text with single spaces and no punctuation: the form used for 'contains' tests."""
-    return " ".join(syllables(text))
-
-
-def contains_phrase(haystack: str, needle: str) -> bool:
-    """Accent-insensitive phrase containment on syllable boundaries."""
-    n = folded_compact(needle)
-    if not n:
-        return False
-    return f" {n} " in f" {folded_compact(haystack)} "
-
-
 def _is_upper_start(s: str) -> bool:
     s = s.lstrip(" \"“'(«")
     return bool(s) and (s[0].isupper() or s[0].isdigit())
@@ -180,10 +167,6 @@ def table_row_quote(chunk: Chunk) -> str:
     return normalize_text(" | ".join(cells)) if cells else chunk.text
 
 
-_UNIT_CACHE: dict[tuple[str, str], tuple[Unit, ...]] = {}
-_UNIT_CACHE_MAX = 20000
-
-
 def _units(chunk: Chunk) -> tuple[Unit, ...]:
     if chunk.kind == "table_row" and chunk.table:
         return (Unit(chunk, table_row_quote(chunk), 0, 0, "table_row"),)
@@ -206,20 +189,9 @@ def _units(chunk: Chunk) -> tuple[Unit, ...]:
 
 
 def split_units(chunk: Chunk) -> list[Unit]:
-    """The chunk's quotable units in document order (cached by chunk id and text)."""
-    key = (chunk.chunk_id, chunk.text)
-    units = _UNIT_CACHE.get(key)
-    if units is None:
-        units = _units(chunk)
-        if len(_UNIT_CACHE) >= _UNIT_CACHE_MAX:
-            _UNIT_CACHE.clear()
-        _UNIT_CACHE[key] = units
-    return list(units)
-
-
-def item_text(units: list[Unit]) -> str:
-    """The sentences of one list item joined back together."""
-    return " ".join(u.text for u in units)
+    """The chunk's quotable units in document order. (The answer layer caches them per index
+    version in its corpus snapshot; nothing is cached at module level.)"""
+    return list(_units(chunk))
 
 
 def strip_item_marker(text: str) -> str:
@@ -268,9 +240,6 @@ def number_supported(num: str, passage: str) -> bool:
 
 # --- where entities are named -------------------------------------------------------------
 
-_NATIONAL_ALLIANCE_RE = re.compile(r"lien minh (?:htx|hop tac xa) viet nam")
-
-
 @lru_cache(maxsize=8)
 def _alias_patterns(kind: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     from ingest.vocab import AGENCIES, PROVINCES
@@ -282,121 +251,3 @@ def _alias_patterns(kind: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
         body = "|".join(re.escape(f) for f in forms)
         pats.append((canonical, re.compile(rf"(?<![\w&])(?:{body})(?![\w&])")))
     return tuple(pats)
-
-
-def entity_spans(text: str, kind: str = "agency") -> list[tuple[int, int, str]]:
-    """(first syllable, end syllable, canonical name) of each agency/province mentioned in ``text``."""
-    folded = fold(text)
-    if kind == "agency":
-        folded = _NATIONAL_ALLIANCE_RE.sub(lambda m: " " * len(m.group(0)), folded)
-    out: list[tuple[int, int, str]] = []
-    for canonical, pat in _alias_patterns(kind):
-        for m in pat.finditer(folded):
-            a = len(_WORD_RE.findall(folded[: m.start()]))
-            out.append((a, a + len(_WORD_RE.findall(m.group(0))), canonical))
-    return sorted(out)
-
-
-def entity_offsets(text: str, kind: str = "agency") -> list[tuple[int, str]]:
-    """(syllable offset of first mention, canonical name) for agencies or provinces in ``text``."""
-    first: dict[str, int] = {}
-    for a, _, name in entity_spans(text, kind):
-        first.setdefault(name, a)
-    return sorted((a, n) for n, a in first.items())
-
-
-# Words that may come before or between the acting agencies: "Giao Liên minh...", "Đề nghị Hội
-# Nông dân...", "Giám đốc (Thủ trưởng) các sở...", "Đoàn Thanh niên, Hội Nông dân ... và ...".
-_SUBJECT_PREFIX = {"giao", "de", "nghi", "giam", "doc", "thu", "truong", "chu", "tich", "rieng", "cac", "va", "tinh", "cap"}
-
-
-def agencies_at_start(text: str) -> list[str]:
-    """Agencies named as the actor at the start of a heading or list item (a leading run of
-    agency names joined by commas / "và", possibly after "Giao" / "Đề nghị")."""
-    body = strip_item_marker(text)
-    words = _WORD_RE.findall(fold(body))
-    found: list[str] = []
-    pos = 0
-    for a, b, name in entity_spans(body, "agency"):
-        if a < pos:  # overlapping alias of an agency already taken
-            if name not in found and b <= pos:
-                continue
-            continue
-        gap = words[pos:a]
-        if all(w in _SUBJECT_PREFIX for w in gap):
-            if name not in found:
-                found.append(name)
-            pos = b
-        else:
-            break
-    return found
-
-
-# --- tokens for scoring -------------------------------------------------------------------
-# Multi-word domain terms become one token on both sides ("hợp tác xã" -> "htx", so that a
-# lone "xã" means a commune), and a few synonyms share a token ("mỗi năm" = "hằng năm").
-
-_SYNONYMS = {
-    "hang nam": "hangnam", "moi nam": "hangnam", "binh quan hang nam": "hangnam", "hang nam": "hangnam",
-    "thoi han": "thoi gian",
-    "phan dau": "phandau", "huong toi": "phandau", "dat ra": "datra",
-    "lien minh htx": "lmhtx", "lien minh": "lmhtx",
-    "ty le": "tyle", "phan tram": "tyle", "chi tieu": "muctieu", "muc tieu": "muctieu",
-    "tai xe": "lai xe", "tap huan": "tap huan",
-}
-
-
-_REPLACED = {"htx", "tht", "lhhtx", "lmhtx", "kttt", "ubnd", "hdnd", "qtdnd", "mttq", "mttqvn"}
-
-
-@lru_cache(maxsize=1)
-def _contractions() -> tuple[re.Pattern[str], dict[str, str]]:
-    from ingest.vocab import ABBREVIATIONS
-
-    table: dict[str, str] = {}
-    for abbr, expansion in ABBREVIATIONS.items():
-        key = " ".join(_WORD_RE.findall(fold(expansion)))
-        token = re.sub(r"[^a-z0-9]", "", fold(abbr))
-        # Generic terms are replaced (a lone "xã" then means a commune); others keep their words
-        # too, so "vận tải" still matches "giao thông vận tải".
-        table[key] = token if token in _REPLACED else f"{token} {key}"
-    table.update({k: v for k, v in _SYNONYMS.items()})
-    forms = sorted(table, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b"), table
-
-
-def score_tokens(text: str) -> list[str]:
-    """Folded tokens with domain terms contracted: the vocabulary of relevance scoring."""
-    folded = fold(text.replace("&", ""))
-    folded = re.sub(r"(\d)\s*%", r"\1 tyle ", folded)  # "75%" answers "tỷ lệ / phần trăm"
-    folded = " ".join(_WORD_RE.findall(folded))
-    pat, table = _contractions()
-    # "liên minh hợp tác xã" -> "lien minh htx" -> "lmhtx": a second pass on what the first made.
-    folded = pat.sub(lambda m: table[m.group(0)], folded)
-    folded = re.sub(r"\blien minh htx\b|\blien minh\b", "lmhtx", folded)
-    return folded.split()
-
-
-def fuzzy_known(term: str, known) -> str | None:
-    """A corpus token one typing slip away from ``term`` ("ngiep" -> "nghiep", "fa" -> "pha",
-    "thag" -> "thang", "lut" -> "luc"); None when there is none. Only insertions into the typed
-    word and same-length substitutions are tried: a typed word longer than a known one is not
-    "corrected" by deleting letters."""
-    if term.isdigit() or len(term) < 2:
-        return None
-    cands = []
-    if "f" in term:
-        cands.append(term.replace("f", "ph"))
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    for i in range(len(term) + 1):
-        for ch in letters:
-            cands.append(term[:i] + ch + term[i:])
-    if len(term) >= 4:
-        for i in range(len(term)):
-            for ch in letters:
-                if ch != term[i]:
-                    cands.append(term[:i] + ch + term[i + 1:])
-    for c in cands:
-        if known(c):
-            return c
-    return None
