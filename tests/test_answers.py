@@ -227,3 +227,12 @@ def test_htx_search_jsonl_writes_one_line_per_question(settings, store, tmp_path
     hits = lines[0]["hits"]
     assert len(hits) == 3 and all({"doc_id", "chunk_id", "text", "section", "score"} <= set(h) for h in hits)
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+
+def test_a_figure_of_something_the_documents_do_not_name_carries_a_caveat(answerer):
+    """Never a bare number for the wrong thing: the caveat names the words that are missing."""
+    ans = answerer.ask("Mức phạt chậm nộp báo cáo của HTX ở Lâm Đồng là bao nhiêu tiền?")
+    assert ans.refused or "không nhắc đến “chậm nộp”" in ans.answer, ans.answer
+    plain = answerer.ask("Kiên Giang phấn đấu đến năm 2020 bao nhiêu phần trăm HTX nông nghiệp có điện ba pha?")
+    assert not plain.refused and "75%" in plain.answer
+    assert "không nhắc đến" not in plain.answer

@@ -300,7 +300,7 @@ class AnswerService:
             notes = [merged] if merged else []
             out = composer.compose(q, run.cands, snap, d, weights.keep_ratio, run.per_province, run.full,
                                    extra_notes=notes)
-            out_notes = intent_caveats(q, out.shown)
+            out_notes = intent_caveats(q, out.shown, snap) if not any(n.startswith("Lưu ý") for n in d.caveats) else []
             text = out.text + ("\n\n" + "\n".join(out_notes) if out_notes else "")
             metadata.update({"more": out.more, "groups": out.groups, "answer_mode": "extractive"})
             if run.per_province:

@@ -228,10 +228,33 @@ def lead_line(query: Query, groups: list[Group], number: dict[int, int]) -> str:
     elif query.has("deadline"):
         pattern = _TIME
     chunk = best.cand.chunk
-    if query.has("who") and chunk.kind == "table_row" and chunk.table and (chunk.table.get("lead") or "").strip():
-        return f"Cơ quan chủ trì: {chunk.table['lead'].strip()} — {label} [{n}]"
+    if query.has("who"):
+        # "Hỏi ai?": lead with the best point whose passage is assigned to an agency.
+        points = sorted((pt for g in groups for pt in g.points), key=lambda pt: -pt.cand.p)
+        for pt in points:
+            ch = pt.cand.chunk
+            who_label = next(g.label for g in groups if pt in g.points)
+            if ch.kind == "table_row" and ch.table and (ch.table.get("lead") or "").strip():
+                return f"Cơ quan chủ trì: {ch.table['lead'].strip()} — {who_label} [{number[id(pt)]}]"
+            names = _section_agencies(ch)
+            if names:
+                return f"{', '.join(names[:2])}: {_clause(pt.quote, None)} — {who_label} [{number[id(pt)]}]"
     text = table_row_sentence(chunk) if chunk.kind == "table_row" and chunk.table else best.quote
     return f"{_clause(text, pattern)} — {label} [{n}]"
+
+
+def _section_agencies(chunk) -> list[str]:
+    """Agencies named in the deepest heading of the chunk's path that names one: the actor
+    whose section this is ("6. Sở Công Thương")."""
+    from assistant.answering.select import _agency_patterns
+
+    patterns = _agency_patterns(chunk.agencies)
+    for heading in reversed(chunk.heading_path):
+        folded = fold(heading)
+        found = [name for name, pat in patterns if pat.search(folded)]
+        if found:
+            return found
+    return []
 
 
 def _article(section: str) -> str:

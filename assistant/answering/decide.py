@@ -120,12 +120,12 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
     return Decision(action, p, None, "", caveats, f)
 
 
-def absent_words(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot) -> list[str]:
+def absent_words(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, rare_terms: int = RARE_TERMS) -> list[str]:
     """The question's rarest words that the best passages do not contain, as the user wrote
-    them (adjacent ones joined: "lãi suất")."""
+    them: runs of at least two adjacent syllables ("lãi suất")."""
     tw = TermWeights(query, snap)
     have = {t for c in cands[:3] for t in term_seq(c.unit.text)}
-    rare = {t for t, _ in sorted(tw.w.items(), key=lambda kv: -kv[1])[:RARE_TERMS] if t not in have}
+    rare = {t for t, _ in sorted(tw.w.items(), key=lambda kv: -kv[1])[:rare_terms] if t not in have}
     if not rare:
         return []
     words = re.findall(r"\w+", query.restored)
@@ -135,15 +135,22 @@ def absent_words(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot)
         if w and term_seq(w) and term_seq(w)[0] in rare:
             run.append(w)
             continue
-        if run:
+        if len(run) >= 2:  # a word of two or more syllables ("lãi suất"), not a lone verb or letter pair
             phrases.append(" ".join(run))
-            run = []
+        run = []
     return list(dict.fromkeys(phrases))[:3]
 
 
-def intent_caveats(query: Query, shown: Sequence[Candidate]) -> list[str]:
-    """What the question asks for that the selected passages lack."""
+def intent_caveats(query: Query, shown: Sequence[Candidate], snap: CorpusSnapshot | None = None) -> list[str]:
+    """What the question asks for that the selected passages lack. A figure or a date is never
+    quoted without saying so when the question's own rarest words (what the figure is of:
+    "lãi suất", "số điện thoại") are absent from the passages shown."""
     out = []
+    if snap is not None and (query.has("figure") or query.has("deadline")):
+        absent = absent_words(query, shown, snap, rare_terms=2)
+        if absent:
+            out.append(f"Lưu ý: các đoạn trích dẫn không nhắc đến {', '.join(f'“{w}”' for w in absent)}; "
+                       "con số hoặc thời hạn dưới đây có thể không phải điều bạn hỏi.")
     if query.has("figure") and not any(c.feature("intent") for c in shown[:3]) and not query.has("deadline"):
         out.append("Các đoạn trích dẫn không nêu con số cụ thể cho nội dung này.")
     if query.has("deadline") and not query.has("figure") and not any(c.feature("intent") for c in shown[:3]):
