@@ -144,13 +144,16 @@ def parse_question(data: dict[str, Any], where: str = "") -> EvalQuestion:
 def load_questions(path: str | Path | None = None) -> list[EvalQuestion]:
     """Read a questions JSONL file; blank lines are skipped; errors name the line."""
     path = Path(path) if path else DEFAULT_QUESTIONS
-    questions: list[EvalQuestion] = []
+    return [parse_question(data, where=f"{path}:{lineno}") for lineno, data in jsonl_records(path)]
+
+
+def jsonl_records(path: str | Path):
+    """(line number, parsed object) for each non-blank line; ValueError names a bad line."""
+    path = Path(path)
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            yield lineno, json.loads(line)
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}:{lineno}: invalid JSON ({e})") from e
-        questions.append(parse_question(data, where=f"{path}:{lineno}"))
-    return questions

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from evals.dataset import EvalQuestion, parse_question
+from evals.dataset import EvalQuestion, jsonl_records, parse_question
 from evals.metrics import Passage, quote_recall_at_k
 
 log = logging.getLogger("htx.evals.run")
@@ -49,13 +49,7 @@ def load_any(path: str | Path) -> list[EvalQuestion]:
     """Evaluation JSONL or ALQAC questions, recognised line by line."""
     path = Path(path)
     out: list[EvalQuestion] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}:{lineno}: invalid JSON ({e})") from e
+    for lineno, data in jsonl_records(path):
         if isinstance(data, dict) and isinstance(data.get("gold"), list) and "kind" not in data:
             gold = [g for g in data["gold"] if isinstance(g, dict) and g.get("text")]
             out.append(EvalQuestion(

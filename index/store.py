@@ -306,8 +306,8 @@ class IndexStore:
             plan = self._plan_add(snap, docs)
             if not plan.todo:
                 return plan.changed
-            changed, todo, new_chunks, old_by_id = plan.changed, plan.todo, plan.new_chunks, plan.old_by_id
-            vecs, hashes, fresh, changed_kept = plan.vecs, plan.hashes, plan.fresh, plan.changed_kept
+            changed, todo, new_chunks = plan.changed, plan.todo, plan.new_chunks
+            vecs, hashes, fresh = plan.vecs, plan.hashes, plan.fresh
             gen = self._generation + 1
             committing = False
             try:
@@ -331,16 +331,7 @@ class IndexStore:
             self._snapshot = new_snap
             self._generation = gen
             # clean-up under the lease: no other writer can be reusing these ids meanwhile
-            self._drain(snap)
-            stale = set(old_by_id) - {c.chunk_id for c in new_chunks}
-            try:
-                if changed_kept:
-                    self._vectors.upsert([new_chunks[i] for i in changed_kept], vecs[changed_kept],
-                                         [hashes[i] for i in changed_kept])
-                if stale:
-                    self._vectors.delete(sorted(stale))
-            except Exception as e:  # noqa: BLE001
-                log.warning("documents indexed, but vector clean-up failed: %s", e)
+            stale = self._clean_up(snap, plan)
             log.info("indexed %d document(s) in shared generation %d: %d chunks (%d new, %d removed)", len(todo), gen,
                      len(new_chunks), len(fresh), len(stale))
             return changed
@@ -418,8 +409,8 @@ class IndexStore:
             plan = self._plan_add(snap, docs)
             if not plan.todo:
                 return plan.changed
-            changed, todo, new_chunks, old_by_id = plan.changed, plan.todo, plan.new_chunks, plan.old_by_id
-            vecs, hashes, fresh, changed_kept = plan.vecs, plan.hashes, plan.fresh, plan.changed_kept
+            changed, todo, new_chunks = plan.changed, plan.todo, plan.new_chunks
+            vecs, hashes, fresh = plan.vecs, plan.hashes, plan.fresh
             files = {d.meta.doc_id: self.docs_dir / _doc_filename(d.meta.doc_id) for d in todo}
             old_bytes = {k: (f.read_bytes() if f.exists() else None) for k, f in files.items()}
             registry = json.loads(json.dumps(self._registry))
@@ -449,16 +440,7 @@ class IndexStore:
             self._registry = registry
             # 6. housekeeping; stale ids are already invisible, so failures here only cost space.
             #    Searches still running on the old snapshot may ask Chroma for them: let them end.
-            self._drain(snap)
-            stale = set(old_by_id) - {c.chunk_id for c in new_chunks}
-            try:
-                if changed_kept:
-                    self._vectors.upsert([new_chunks[i] for i in changed_kept], vecs[changed_kept],
-                                         [hashes[i] for i in changed_kept])
-                if stale:
-                    self._vectors.delete(sorted(stale))
-            except Exception as e:  # noqa: BLE001
-                log.warning("documents indexed, but vector clean-up failed: %s", e)
+            stale = self._clean_up(snap, plan)
             log.info("indexed %d document(s): %d chunks (%d new, %d removed)", len(todo), len(new_chunks),
                      len(fresh), len(stale))
             return changed
@@ -484,6 +466,23 @@ class IndexStore:
         changed_kept = [i for i, c in enumerate(new_chunks)
                         if c.chunk_id in old_by_id and _content_hash(old_by_id[c.chunk_id]) != hashes[i]]
         return _AddPlan(changed, todo, new_chunks, old_by_id, vecs, hashes, fresh, changed_kept)
+
+    def _clean_up(self, old: Snapshot, plan: "_AddPlan") -> set[str]:
+        """After the swap: re-upsert vectors of kept ids whose content changed and delete the
+        ids no document has any more. Readers of the old snapshot finish first; a failure here
+        only costs space (the new snapshot never returns those ids). Returns the stale ids."""
+        self._drain(old)
+        stale = set(plan.old_by_id) - {c.chunk_id for c in plan.new_chunks}
+        try:
+            if plan.changed_kept:
+                kept = plan.changed_kept
+                self._vectors.upsert([plan.new_chunks[i] for i in kept], plan.vecs[kept],
+                                     [plan.hashes[i] for i in kept])
+            if stale:
+                self._vectors.delete(sorted(stale))
+        except Exception as e:  # noqa: BLE001
+            log.warning("documents indexed, but vector clean-up failed: %s", e)
+        return stale
 
     @staticmethod
     def _unchanged(doc: Document, old_meta: DocumentMeta | None, old_chunks: list[Chunk]) -> bool:

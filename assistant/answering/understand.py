@@ -185,7 +185,8 @@ class Understander:
             source = "rules"
             if condenser is not None:
                 text, source = self._condensed(typed, history or (), text, agencies, provinces, condenser)
-        terms = tuple(term_seq(self.analyze(text).restored if text != typed else restored))
+        searched = a if text == typed else self.analyze(text)
+        terms = tuple(term_seq(searched.restored or searched.normalized or text))
         intents = intents_of(restored)
         if followup and context is not None and intents == ("general",) and context.get("intents"):
             intents = context["intents"]  # "Còn Tây Ninh thì sao?": what was asked before
@@ -194,7 +195,7 @@ class Understander:
         return Query(typed=typed, text=text, restored=restored, intents=intents, agencies=agencies,
                      provinces=provinces, documents=documents, terms=terms, per_province=per_province,
                      followup=followup, carried={k: v for k, v in carried.items() if v}, source=source,
-                     analysis=a if text == typed else self.analyze(text))
+                     analysis=searched)
 
     # --- follow-ups ----------------------------------------------------------------------
 
