@@ -169,19 +169,25 @@ def synthetic_chunks(chunks, target: int, seed: int = 7):
 
 
 class PrecomputedEmbedder(Embedder):
-    """Passages from a prepared table (real vectors + noise); queries from the real model."""
+    """Passages from a prepared table (real vectors + noise); queries from the real model,
+    remembered per text as the production store's ``CachedEmbedder`` does (one question runs
+    several searches with the same text: it is embedded once)."""
 
     def __init__(self, real: Embedder, table: dict[str, np.ndarray]):
         self.real = real
         self.table = table
         self.name = real.name
         self.dim = real.dim
+        self._queries: dict[str, np.ndarray] = {}
 
     def embed_passages_np(self, texts):
         return np.vstack([self.table[t] for t in texts]).astype(np.float32)
 
     def embed_query_np(self, text):
-        return self.real.embed_query_np(text)
+        vec = self._queries.get(text)
+        if vec is None:
+            vec = self._queries[text] = self.real.embed_query_np(text)
+        return vec
 
     def config(self):
         return self.real.config()

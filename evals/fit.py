@@ -11,7 +11,10 @@ What is fitted (all written to ``assistant/answering/weights.json``, see
    ``decide.FEATURES`` computed with the fitted unit weights;
 3. thresholds: ``refuse_below`` minimises ``FALSE_REFUSAL_COST`` × false refusals + missed
    refusals on the training questions; ``caveat_below`` minimises their plain sum (never below
-   ``refuse_below``);
+   ``refuse_below``); both on out-of-fold probabilities (each row scored by a decision model
+   fitted without its document's rows, ``_out_of_fold``), and with the counterfactual
+   negatives weighing, together, as much as the real unanswerable questions
+   (``_threshold_weights``);
 4. ``keep_ratio``: from ``KEEP_RATIOS``, the one that maximises citation recall + answer-point
    coverage − ``LENGTH_COST`` × (median answer length over the 1,200-character budget, as a
    share of it) on the training questions.
@@ -120,6 +123,7 @@ def counterfactual_negatives(answerer, prepared: Sequence) -> list:
 
 def _decide_rows(answerer, prepared: Sequence, unit_w):
     from assistant.answering.decide import FEATURES, features
+    from assistant.answering.scope import check
     from assistant.answering.select import rescore
 
     rows = []
@@ -129,10 +133,44 @@ def _decide_rows(answerer, prepared: Sequence, unit_w):
             continue  # decided by facts, not by the model
         cands = rescore(run.cands, unit_w)
         top_dense = max((h.dense_score for h in (run.searches[0].hits if run.searches else ())), default=0.0)
-        f = features(run.query, cands, top_dense, run.snap)
-        weight = NEGATIVE_WEIGHT if p.q.extra.get("negative") else 1.0
-        rows.append(([f[k] for k in FEATURES], 0.0 if p.q.must_refuse else 1.0, weight))
+        f = features(run.query, cands, top_dense, run.snap, check(run.query, run.snap, run.scope_docs))
+        negative = bool(p.q.extra.get("negative"))
+        group = p.q.doc_ids[0] if p.q.doc_ids else f"none:{len(rows) % 5}"
+        rows.append(([f[k] for k in FEATURES], 0.0 if p.q.must_refuse else 1.0,
+                     NEGATIVE_WEIGHT if negative else 1.0, negative, group))
     return rows
+
+
+def _out_of_fold(X: np.ndarray, y: np.ndarray, sw: np.ndarray, groups: Sequence[str], full: np.ndarray) -> np.ndarray:
+    """Decision probabilities of each row from a model fitted without its document's rows
+    (the thresholds are placed where new documents will fall, not where the training rows,
+    which the model has seen, do). Rows of a group whose complement has one class only keep
+    the full model's probability."""
+    out = 1.0 / (1.0 + np.exp(-np.clip(X @ full, -30, 30)))
+    g = np.array(groups)
+    for name in sorted(set(groups)):
+        test = g == name
+        train = ~test
+        if len(set(y[train].tolist())) < 2:
+            continue
+        beta = logistic(X[train], y[train], sw[train])
+        out[test] = 1.0 / (1.0 + np.exp(-np.clip(X[test] @ beta, -30, 30)))
+    return out
+
+
+def _threshold_weights(rows) -> np.ndarray:
+    """Row weights for placing the thresholds. The counterfactual negatives teach the decision
+    model what an unanswered question looks like, but there are as many of them as answerable
+    questions; thresholds set at that balance would refuse as if every other question were
+    unanswerable. They are scaled so that together they weigh as much as the real unanswerable
+    questions of the training set (when it has any): the thresholds see the class balance of
+    real questions."""
+    w = np.array([r[2] for r in rows], dtype=float)
+    cf = np.array([r[3] for r in rows], dtype=bool)
+    real_neg = sum(1 for r in rows if r[1] == 0.0 and not r[3])
+    if real_neg and cf.any():
+        w[cf] = real_neg / cf.sum()
+    return w
 
 
 def _threshold(probs: np.ndarray, y: np.ndarray, fr_cost: float, w: np.ndarray | None = None) -> float:
@@ -168,9 +206,10 @@ def fit(answerer, prepared: Sequence, sources: Sequence[str] = (), negatives: Se
         decide_w = base.decide  # one class only: keep the starting values
     else:
         decide_w = tuple(float(b) for b in logistic(X, y, sw))
-    probs = 1.0 / (1.0 + np.exp(-np.clip(X @ np.array(decide_w), -30, 30)))
-    refuse = _threshold(probs, y, FALSE_REFUSAL_COST, sw) if len(set(y.tolist())) == 2 else 0.0
-    caveat = max(refuse, _threshold(probs, y, 1.0, sw)) if len(set(y.tolist())) == 2 else 0.5
+    probs = _out_of_fold(X, y, sw, [r[4] for r in rows], np.array(decide_w))
+    tw = _threshold_weights(rows)
+    refuse = _threshold(probs, y, FALSE_REFUSAL_COST, tw) if len(set(y.tolist())) == 2 else 0.0
+    caveat = max(refuse, _threshold(probs, y, 1.0, tw)) if len(set(y.tolist())) == 2 else 0.5
     weights = Weights(unit=unit_w.unit, decide=decide_w, refuse_below=refuse, caveat_below=caveat)
     answerable = [p for p in prepared if not p.q.must_refuse and p.q.gold_quotes]
     best, best_obj = weights.keep_ratio, -1e9

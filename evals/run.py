@@ -13,7 +13,8 @@ the answer layer. Per question set:
   (``evals.metrics``; ALQAC: a gold article matched by the README's 3-gram rule), and for ALQAC
   hit@1 / hit@5 / MRR;
 - answers: citation recall (gold quotes covered by the cited passages), answer-point coverage,
-  false refusals (answerable, refused) and missed refusals (must refuse, answered), answer
+  false refusals (answerable, refused) and missed refusals (must refuse, answered; "gap
+  unnamed": of those, the answers that do not name anything the documents lack), answer
   length p50 / p90 (characters); ALQAC: hit@5 / MRR over the citations in the order shown;
 - the loss: retrieval recall@5 minus answer citation recall.
 
@@ -105,6 +106,7 @@ class Scored:
     ans_rank: int | None = None  # ALQAC: first matching citation
     alqac: bool = False
     answer: str = ""
+    named_gap: bool = False  # the answer says what the documents lack (metadata "not_in_documents")
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -152,7 +154,8 @@ def score(answerer, prep: Prepared, weights) -> Scored:
         ans_rank = None if answer.refused else _first_rank(texts, q.gold_quotes)
         return Scored(q.id, q.kind, q.doc_ids, q.must_refuse, answer.refused,
                       1.0 if ret_rank and ret_rank <= 5 else 0.0, 1.0 if ans_rank and ans_rank <= 5 else 0.0,
-                      None, len(answer.answer), ret_rank, ans_rank, True, answer.answer)
+                      None, len(answer.answer), ret_rank, ans_rank, True, answer.answer,
+                      named_gap=bool(answer.metadata.get("not_in_documents")))
     ret = None
     if q.gold_quotes:
         passages = [Passage.from_chunk(h.chunk, prep.positions) for h in main]
@@ -160,7 +163,8 @@ def score(answerer, prep: Prepared, weights) -> Scored:
     r = score_one(q, answer, 0.0, "")
     return Scored(q.id, q.kind, q.doc_ids, q.must_refuse, answer.refused, ret,
                   r.recall if q.gold_quotes else None, r.coverage if q.answer_points else None, len(answer.answer),
-                  answer=answer.answer, extra={"missing_points": r.missing_points, "p": answer.metadata.get("decision")})
+                  answer=answer.answer, named_gap=bool(answer.metadata.get("not_in_documents")),
+                  extra={"missing_points": r.missing_points, "p": answer.metadata.get("decision")})
 
 
 # --- summary ----------------------------------------------------------------------------------------
@@ -189,6 +193,8 @@ def summarize(rows: Sequence[Scored]) -> dict[str, Any]:
         "answer_point_coverage": round(statistics.fmean(cov), 4) if cov else None,
         "false_refusals": sum(1 for r in answerable if r.refused),
         "missed_refusals": sum(1 for r in unanswerable if not r.refused),
+        # of those, answered without naming anything the documents lack
+        "missed_unnamed": sum(1 for r in unanswerable if not r.refused and not r.named_gap),
         "chars_p50": _pct(lengths, 0.5),
         "chars_p90": _pct(lengths, 0.9),
     }
@@ -210,6 +216,7 @@ def summarize(rows: Sequence[Scored]) -> dict[str, Any]:
 COLUMNS = (
     ("retrieval_recall@5", "ret R@5"), ("answer_citation_recall", "ans cit.R"), ("loss", "loss"),
     ("answer_point_coverage", "points"), ("false_refusals", "false ref"), ("missed_refusals", "missed ref"),
+    ("missed_unnamed", "…gap unnamed"),
     ("chars_p50", "len p50"), ("chars_p90", "len p90"), ("retrieval_hit@5", "ret H@5"), ("retrieval_mrr", "ret MRR"),
     ("answer_hit@5", "ans H@5"), ("answer_mrr", "ans MRR"),
 )
@@ -224,7 +231,7 @@ def format_table(rows: Sequence[tuple[str, dict[str, Any]]]) -> str:
             v = s.get(key)
             if v is None:
                 cells.append("—")
-            elif key in ("false_refusals", "missed_refusals"):
+            elif key in ("false_refusals", "missed_refusals", "missed_unnamed"):
                 total = s["answerable"] if key == "false_refusals" else s["unanswerable"]
                 cells.append(f"{v}/{total}")
             elif isinstance(v, float):

@@ -29,6 +29,7 @@ from index.types import Hit, SearchFilters
 from assistant.answering import compose as composer
 from assistant.answering.corpus import CorpusSnapshot, CorpusView
 from assistant.answering.decide import Decision, decide, intent_caveats
+from assistant.answering.scope import check as scope_check, scope_docs
 from assistant.answering.select import TOP_SCOPED, Candidate, Search, Selector
 from assistant.answering.types import Answer, Turn
 from assistant.answering.understand import Query, Understander
@@ -59,6 +60,7 @@ class _Run:
     missing_documents: list[str] = field(default_factory=list)
     named_docs: tuple[str, ...] = ()
     per_province: bool = False
+    scope_docs: tuple[str, ...] = ()  # the documents the main search reads
     searches: list[Search] = field(default_factory=list)
     cands: list[Candidate] = field(default_factory=list)
     decision: Decision | None = None
@@ -188,6 +190,7 @@ class AnswerService:
         if missing and not scope and snap.national:
             # A province with no document of its own: the national documents may answer.
             filters = SearchFilters(provinces=tuple(missing), doc_ids=caller.doc_ids)
+        run.scope_docs = scope_docs(snap, filters.provinces if filters else (), filters.doc_ids if filters else ())
         k = max(self.settings.top_k, RETRIEVE_K)
         main = self.store.search(q.text, k=k, filters=filters, analysis=q.analysis)
         run.searches = [Search("main", tuple(main))]
@@ -272,7 +275,8 @@ class AnswerService:
         q, snap = run.query, run.snap
         weights = run.weights or self.weights
         top_dense = max((h.dense_score for h in (run.searches[0].hits if run.searches else ())), default=0.0)
-        run.decision = d = decide(q, run.cands, top_dense, snap, weights, run.missing_provinces,
+        facts = scope_check(q, snap, run.scope_docs)
+        run.decision = d = decide(q, run.cands, top_dense, snap, weights, facts, run.missing_provinces,
                                   run.missing_documents)
         metadata: dict[str, Any] = {
             "provinces": list(run.scope),
@@ -281,6 +285,7 @@ class AnswerService:
             "intent": list(q.intents),
             "followup": q.followup,
             "decision": {"action": d.action, "p": round(d.p, 4)},
+            "not_in_documents": list(d.absent),
         }
         if q.followup:
             metadata["followup_source"] = q.source

@@ -98,27 +98,34 @@ DUPLICATE_OVERLAP = 0.8  # two units whose word sets overlap this much (Jaccard)
 
 def _dedupe(cands: Sequence[Candidate]) -> list[Candidate]:
     """Drop units that repeat a better one (the same sentence in the body and in an appendix,
-    one containing the other)."""
+    one containing the other). Each unit's folded text and word set come with its static
+    features (``select.UnitInfo``), computed once per index version."""
     out: list[Candidate] = []
-    seen: list[tuple[str, set[str]]] = []
+    exact: set[str] = set()
+    seen: list[tuple[str, frozenset]] = []
     for c in cands:
-        k = folded_key(c.unit.text)
-        words = set(k.split())
-        if not k:
+        k, words = (c.info.folded, c.info.words) if c.info is not None else _dedupe_key(c.unit.text)
+        if not k or k in exact:
             continue
         dup = False
         for s, sw in seen:
-            if k == s or (len(k) > 20 and len(s) > 20 and (k in s or s in k)):
+            if len(k) > 20 and len(s) > 20 and (k in s or s in k):
                 dup = True
-            elif len(words) >= 8 and len(sw) >= 8 and len(words & sw) / len(words | sw) >= DUPLICATE_OVERLAP:
+            elif len(words) >= 8 and len(sw) >= 8 and len(words & sw) >= DUPLICATE_OVERLAP * len(words | sw):
                 dup = True
             if dup:
                 break
         if dup:
             continue
+        exact.add(k)
         seen.append((k, words))
         out.append(c)
     return out
+
+
+def _dedupe_key(text: str) -> tuple[str, frozenset]:
+    k = folded_key(text)
+    return k, frozenset(k.split())
 
 
 def _points(kept: Sequence[Candidate]) -> list[Point]:

@@ -4,7 +4,9 @@
   the question's words;
 - each document's chunks in order, to find a retrieved chunk's structural neighbours (same
   article or section) without scanning the corpus;
-- which provinces each agency has passages in, and the document metadata.
+- which provinces each agency has passages in, and the document metadata;
+- per document, its syllable pairs, numbers and agencies, so that what a question names can
+  be checked against the documents in its scope (``scope.py``) with set look-ups.
 
 Building it reads every chunk once; answering a question afterwards reads only the chunks
 retrieval returned and their neighbours, so answer time does not grow with the corpus.
@@ -30,7 +32,10 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 def term_seq(text: str) -> list[str]:
     """Folded content terms of ``text`` in order (abbreviations expanded, stop words and
     one-digit numbers dropped): the vocabulary of the answer layer's scoring."""
-    folded = _WORD.findall(fast_fold(expand_abbreviations(text)))
+    return _content(_WORD.findall(fast_fold(expand_abbreviations(text))))
+
+
+def _content(folded: list[str]) -> list[str]:
     return [t for t in folded if t not in STOPWORDS_FOLDED and (not t.isdigit() or len(t) >= 2)]
 
 
@@ -46,6 +51,10 @@ class CorpusSnapshot:
     provinces: tuple[str, ...] = ()  # provinces that have documents
     national: bool = False  # a national document (no province) is loaded
     pairs: frozenset = frozenset()  # adjacent content-term pairs used anywhere
+    # per document, for what a question's scope contains (assistant.answering.scope):
+    doc_pairs: dict[str, frozenset] = field(default_factory=dict)  # adjacent folded syllable pairs
+    doc_numbers: dict[str, frozenset] = field(default_factory=dict)  # number_key of every number
+    doc_agencies: dict[str, frozenset] = field(default_factory=dict)  # agencies found at ingest
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -88,18 +97,36 @@ class CorpusSnapshot:
         return out
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d{3})*")
+
+
+def number_key(text: str) -> str:
+    """A number as compared across documents: thousands separators and leading zeros dropped
+    ("15.000" and "15000", "02" and "2" are the same)."""
+    digits = text.replace(".", "").replace(",", "").lstrip("0")
+    return digits or "0"
+
+
 def build_snapshot(version: tuple, chunks: list[Chunk], docs: dict[str, DocumentMeta]) -> CorpusSnapshot:
     df: Counter = Counter()
     by_doc: dict[str, list[Chunk]] = defaultdict(list)
     agency_prov: dict[str, set[str]] = defaultdict(set)
     pairs: set[tuple[str, str]] = set()
+    doc_pairs: dict[str, set] = defaultdict(set)
+    doc_numbers: dict[str, set] = defaultdict(set)
+    doc_agencies: dict[str, set] = defaultdict(set)
     for c in chunks:
-        terms = term_seq(c.context_text())
+        text = c.context_text()
+        syl = _WORD.findall(fast_fold(expand_abbreviations(text)))
+        terms = _content(syl)
         df.update(set(terms))
         pairs.update(zip(terms, terms[1:]))
         by_doc[c.doc_id].append(c)
         for a in c.agencies:
             agency_prov[a].add(c.province or "")
+        doc_pairs[c.doc_id].update(zip(syl, syl[1:]))
+        doc_numbers[c.doc_id].update(number_key(n) for n in _NUMBER.findall(text))
+        doc_agencies[c.doc_id].update(c.agencies)
     seqs = {d: tuple(sorted(cs, key=lambda c: c.order)) for d, cs in by_doc.items()}
     position = {c.chunk_id: i for cs in seqs.values() for i, c in enumerate(cs)}
     provinces = tuple(dict.fromkeys(m.province for m in docs.values() if m.province))
@@ -107,7 +134,10 @@ def build_snapshot(version: tuple, chunks: list[Chunk], docs: dict[str, Document
     log.info("corpus view rebuilt: %d documents, %d chunks", len(docs), len(chunks))
     return CorpusSnapshot(version=version, docs=dict(docs), n=max(1, len(chunks)), df=df, by_doc=seqs,
                           position=position, agency_provinces={a: tuple(sorted(p)) for a, p in agency_prov.items()},
-                          provinces=provinces, national=national, pairs=frozenset(pairs))
+                          provinces=provinces, national=national, pairs=frozenset(pairs),
+                          doc_pairs={d: frozenset(v) for d, v in doc_pairs.items()},
+                          doc_numbers={d: frozenset(v) for d, v in doc_numbers.items()},
+                          doc_agencies={d: frozenset(v) for d, v in doc_agencies.items()})
 
 
 class CorpusView:

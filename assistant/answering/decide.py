@@ -2,7 +2,8 @@
 
 ``p = sigmoid(w · f)`` over the few question-level features of ``FEATURES`` (how well the best
 candidate units cover the question, how similar the best passage is, how much of the
-question's vocabulary no document uses), with weights and the two thresholds fitted by
+question's vocabulary no document uses, and what the documents in the question's scope lack:
+its topic words, numbers and agency, ``scope.check``), with weights and the two thresholds fitted by
 ``htx eval fit``: below ``refuse_below`` the assistant refuses (and offers related passages);
 below ``caveat_below`` it answers but says the documents may not answer exactly. A false
 refusal is the costliest error, so the fit weighs it several times a missed refusal.
@@ -10,10 +11,11 @@ refusal is the costliest error, so the fit weighs it several times a missed refu
 Two refusals are facts, not scores: an empty question, and a question scoped to provinces
 that have no document when no national document is loaded either.
 
-Caveats name what the documents do not say: a province with no document of its own (answered
-from national documents), a document named in the question that is not loaded, a figure or a
-date asked for and absent from the selected passages, numbers of the question that no
-document uses.
+Caveats and refusals name what the documents do not say: a province with no document of its
+own (answered from national documents), a document named in the question that is not loaded,
+the question's agency or numbers that no document in scope names, its topic words that the
+documents closest to it lack (when the evidence is weak), a figure or a date asked for and
+absent from the selected passages.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from assistant.answering.corpus import CorpusSnapshot, term_seq
+from assistant.answering.scope import ScopeFacts
 from assistant.answering.select import Candidate, TermWeights, sigmoid
 from assistant.answering.understand import Query
 from assistant.answering.weights import Weights
 
 FEATURES = ("bias", "top_p", "top_dense", "cov_best", "oov", "pair_oov", "num_missing", "mean_top3", "rare_hit",
-            "pair_best", "focus_pair_corpus", "focus_pair_best")
+            "pair_best", "word_absent", "agency_absent")
 RARE_TERMS = 3  # the question's rarest terms, which usually name what it is about
 
 REFUSAL_MESSAGE = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không thể trả lời chính xác."
@@ -38,7 +41,6 @@ EMPTY_MESSAGE = "Hãy đặt một câu hỏi về nội dung các văn bản, v
 CAVEAT_WEAK = "Lưu ý: các văn bản có thể không trả lời đúng câu hỏi này; hãy đối chiếu các đoạn trích dẫn."
 PUBLIC_TEXT = " ".join([REFUSAL_MESSAGE, RELATED_NOTE, ASK_SPECIFIC, EMPTY_MESSAGE, CAVEAT_WEAK])
 
-_NUMBER = re.compile(r"\b\d{2,}\b")
 
 
 @dataclass
@@ -48,6 +50,9 @@ class Decision:
     reason: str | None = None  # for refusals: empty_question | province_not_in_corpus | weak_evidence
     message: str = ""
     caveats: list[str] = field(default_factory=list)
+    # what the answer says the documents do not contain: the question's agency, words or
+    # numbers missing from its scope, provinces without documents, documents not loaded
+    absent: tuple[str, ...] = ()
     features: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -55,21 +60,19 @@ class Decision:
         return self.action == "refuse"
 
 
-def features(query: Query, cands: Sequence[Candidate], top_dense: float, snap: CorpusSnapshot) -> dict[str, float]:
+def features(query: Query, cands: Sequence[Candidate], top_dense: float, snap: CorpusSnapshot,
+             facts: ScopeFacts) -> dict[str, float]:
     tw = TermWeights(query, snap)
     top = [c.p for c in cands[:3]]
-    numbers = _NUMBER.findall(query.restored)
-    missing = [n for n in numbers if not snap.known(n)]
     seqs = [term_seq(c.unit.text) for c in cands[:3]]
     have = {t for seq in seqs for t in seq}
     have_pairs = {pr for seq in seqs for pr in zip(seq, seq[1:])}
     rare = sorted(tw.w.items(), key=lambda kv: -kv[1])[:RARE_TERMS]
     rare_total = sum(w for _, w in rare)
-    focus = max(sorted(tw.pairs), key=lambda pr: tw.w.get(pr[0], 0.0) + tw.w.get(pr[1], 0.0), default=None)
     return {
         "bias": 1.0,
-        "focus_pair_corpus": 1.0 if focus is None or focus in snap.pairs else 0.0,
-        "focus_pair_best": 1.0 if focus is None or focus in have_pairs else 0.0,
+        "word_absent": facts.word_absent,
+        "agency_absent": 1.0 if facts.absent_agencies else 0.0,
         "rare_hit": sum(w for t, w in rare if t in have) / rare_total if rare_total else 0.0,
         "pair_best": len(tw.pairs & have_pairs) / len(tw.pairs) if tw.pairs else 0.0,
         "top_p": top[0] if top else 0.0,
@@ -77,7 +80,7 @@ def features(query: Query, cands: Sequence[Candidate], top_dense: float, snap: C
         "cov_best": max((c.feature("ctx") for c in cands[:3]), default=0.0),
         "oov": tw.oov,
         "pair_oov": (sum(1 for pr in tw.pairs if pr not in snap.pairs) / len(tw.pairs)) if tw.pairs else 0.0,
-        "num_missing": 1.0 if missing else 0.0,
+        "num_missing": 1.0 if facts.absent_numbers else 0.0,
         "mean_top3": sum(top) / len(top) if top else 0.0,
     }
 
@@ -87,7 +90,7 @@ def probability(f: dict[str, float], weights: Weights) -> float:
 
 
 def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: CorpusSnapshot, weights: Weights,
-           missing_provinces: Sequence[str] = (), missing_documents: Sequence[str] = ()) -> Decision:
+           facts: ScopeFacts, missing_provinces: Sequence[str] = (), missing_documents: Sequence[str] = ()) -> Decision:
     if not query.typed.strip():
         return Decision("refuse", 0.0, "empty_question", EMPTY_MESSAGE)
     if missing_provinces and not snap.national and not [p for p in query.provinces if p not in missing_provinces]:
@@ -98,10 +101,11 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
                         + (f" (chỉ có: {have})." if have else "."))
     if not cands:
         return Decision("refuse", 0.0, "weak_evidence", REFUSAL_MESSAGE)
-    f = features(query, cands, top_dense, snap)
+    f = features(query, cands, top_dense, snap, facts)
     p = probability(f, weights)
     if p < weights.refuse_below:
-        return Decision("refuse", p, "weak_evidence", REFUSAL_MESSAGE, features=f)
+        return Decision("refuse", p, "weak_evidence", _absence_message(facts, snap), features=f,
+                        absent=_absent_items(facts, True))
     caveats: list[str] = []
     if missing_provinces:
         caveats.append(f"Kho văn bản không có văn bản riêng của {', '.join(missing_provinces)}; "
@@ -109,22 +113,63 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
     if missing_documents:
         caveats.append(f"Văn bản {', '.join(missing_documents)} chưa được nạp vào kho; "
                        "các điểm dưới đây lấy từ những văn bản đã nạp.")
-    if f["num_missing"]:
-        nums = [n for n in _NUMBER.findall(query.restored) if not snap.known(n)]
-        caveats.append(f"Không văn bản nào nêu {', '.join(dict.fromkeys(nums))}.")
-    action = "caveat" if (p < weights.caveat_below or caveats) else "answer"
-    if p < weights.caveat_below:
+    weak = p < weights.caveat_below
+    named = _absent_named(facts, snap, with_words=weak)
+    if named:
+        caveats.append(named)
+    action = "caveat" if (weak or caveats) else "answer"
+    if weak and facts.absent_words:
+        caveats.append(CAVEAT_WEAK)
+    elif weak:
         absent = absent_words(query, cands, snap)
         caveats.append(f"Lưu ý: các đoạn trích dẫn không nhắc đến {', '.join(f'“{w}”' for w in absent)}; "
                        "văn bản có thể không trả lời đúng câu hỏi này." if absent else CAVEAT_WEAK)
-    return Decision(action, p, None, "", caveats, f)
+    absent = (*missing_provinces, *missing_documents, *(_absent_items(facts, weak) if named else ()))
+    return Decision(action, p, None, "", caveats, f, tuple(absent))
+
+
+def _absent_items(facts: ScopeFacts, with_words: bool) -> tuple[str, ...]:
+    return (*facts.absent_agencies, *(facts.absent_words if with_words else ()), *facts.absent_numbers)
+
+
+def _where(facts: ScopeFacts, snap: CorpusSnapshot) -> str:
+    provinces = {snap.docs[d].province for d in facts.docs if d in snap.docs}
+    if provinces and None not in provinces and "" not in provinces and len(snap.docs) > len(facts.docs):
+        return f"Các văn bản của {', '.join(sorted(provinces))}"
+    return "Các văn bản hiện có"
+
+
+def _absent_named(facts: ScopeFacts, snap: CorpusSnapshot, with_words: bool = True) -> str:
+    """"Các văn bản của Tây Ninh không nhắc đến Sở Công Thương, “lãi suất”.": what the
+    question names that no document in its scope contains, or "". Words are named only when
+    the evidence is weak (``with_words``): a confident answer does not need "không nhắc đến
+    “tài xế”" when the passage says "người lao động". A word that only other documents use
+    (the Civil Code's "lãi suất" for a question about a provincial fund) is named as missing
+    from the documents closest to the question."""
+    words = facts.absent_words if with_words else ()
+    nowhere = [f"“{w}”" for w in words if w in facts.missing_words]
+    elsewhere = [f"“{w}”" for w in words if w not in facts.missing_words]
+    names = [*facts.absent_agencies, *nowhere, *(f"“{n}”" for n in facts.absent_numbers)]
+    out = []
+    if names:
+        out.append(f"{_where(facts, snap)} không nhắc đến {', '.join(names)}.")
+    if elsewhere:
+        out.append(f"Các văn bản sát nhất với câu hỏi không nhắc đến {', '.join(elsewhere)}.")
+    return " ".join(out)
+
+
+def _absence_message(facts: ScopeFacts, snap: CorpusSnapshot) -> str:
+    named = _absent_named(facts, snap)
+    return f"{REFUSAL_MESSAGE} {named}" if named else REFUSAL_MESSAGE
 
 
 def absent_words(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, rare_terms: int = RARE_TERMS) -> list[str]:
     """The question's rarest words that the best passages do not contain, as the user wrote
-    them: runs of at least two adjacent syllables ("lãi suất")."""
+    them: runs of at least two adjacent syllables ("lãi suất"). A passage carries its document
+    title, province and heading path ("Tây Ninh" is not missing from a Tây Ninh plan's point)."""
     tw = TermWeights(query, snap)
-    have = {t for c in cands[:3] for t in term_seq(c.unit.text)}
+    have = {t for c in cands[:3]
+            for t in term_seq(f"{c.unit.text} {c.chunk.doc_title} {c.chunk.province or ''} {' '.join(c.chunk.heading_path)}")}
     rare = {t for t, _ in sorted(tw.w.items(), key=lambda kv: -kv[1])[:rare_terms] if t not in have}
     if not rare:
         return []

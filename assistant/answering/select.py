@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from index.types import Hit
@@ -25,7 +25,7 @@ from index.text import fast_fold as fold
 from ingest.types import Chunk
 
 from assistant.answering.corpus import CorpusSnapshot, term_seq
-from assistant.answering.passages import Unit, split_units, syllables
+from assistant.answering.passages import Unit, split_units
 from assistant.answering.understand import Query
 from assistant.answering.weights import Weights
 
@@ -62,6 +62,8 @@ class UnitInfo:
     kinds: frozenset  # answer kinds it holds: figure, deadline, who, definition, procedure, condition, duty
     syllables: int
     first: bool  # first non-heading unit of its chunk
+    folded: str = ""  # folded words joined by spaces (duplicate detection in compose)
+    words: frozenset = frozenset()  # the set of those words
 
 
 def _kinds(u: Unit, agencies: frozenset) -> frozenset:
@@ -98,18 +100,26 @@ def _agency_patterns(names: Sequence[str]) -> list[tuple[str, re.Pattern[str]]]:
 
 
 def unit_infos(chunk: Chunk) -> tuple[tuple[UnitInfo, ...], frozenset]:
-    """The chunk's units with their static features, and its context terms."""
-    units = [u for u in split_units(chunk) if len(syllables(u.text)) >= 2]
-    first = next((u.key for u in units if u.kind != "heading"), None)
+    """The chunk's units with their static features, and its context terms (each unit's text
+    is folded once)."""
+    folded_units = []
+    for u in split_units(chunk):
+        folded = fold(u.text)
+        words = _FOLDED_WORD.findall(folded)
+        if len(words) >= 2:
+            folded_units.append((u, folded, words))
+    first = next((u.key for u, _, _ in folded_units if u.kind != "heading"), None)
     infos = []
     patterns = _agency_patterns(chunk.agencies)
-    for u in units:
-        folded = fold(u.text)
+    for u, folded, words in folded_units:
         ags = frozenset(name for name, pat in patterns if pat.search(folded))
-        infos.append(UnitInfo(u, tuple(term_seq(u.text)), ags, _kinds(u, ags), len(syllables(u.text)),
-                              u.key == first))
+        infos.append(UnitInfo(u, tuple(term_seq(u.text)), ags, _kinds(u, ags), len(words),
+                              u.key == first, " ".join(words), frozenset(words)))
     context = f"{chunk.doc_title} {chunk.section} {' '.join(chunk.heading_path)}"
     return tuple(infos), frozenset(term_seq(context))
+
+
+_FOLDED_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,7 @@ class Candidate:
     features: tuple[float, ...]
     p: float
     source: str  # the search that found its chunk ("main", "province:X", "document:Y") or "neighbour"
+    info: UnitInfo | None = field(default=None, compare=False, repr=False)  # the unit's static features
 
     @property
     def chunk(self) -> Chunk:
@@ -228,7 +239,7 @@ class Selector:
             p = sigmoid(sum(w * x for w, x in zip(self.weights.unit, vec)))
             old = best.get(info.unit.key)
             if old is None or p > old.p:
-                best[info.unit.key] = Candidate(info.unit, vec, p, label)
+                best[info.unit.key] = Candidate(info.unit, vec, p, label, info)
 
 
 def rescore(cands: Sequence[Candidate], weights: Weights) -> list[Candidate]:

@@ -52,7 +52,7 @@ def default_weights() -> Weights:
             "intent": 1.0, "agency": 1.0, "first": 0.3, "short": -1.0, "heading": -1.5, "neighbour": -0.5}
     decide = {"bias": -3.0, "top_p": 3.0, "top_dense": 0.0, "cov_best": 3.0, "oov": -3.0, "pair_oov": -1.0, "num_missing": -1.0,
               "mean_top3": 1.0, "rare_hit": 1.0, "pair_best": 1.0,
-              "focus_pair_corpus": 1.0, "focus_pair_best": 1.0}
+              "word_absent": -1.0, "agency_absent": -1.0}
     return Weights(unit=tuple(unit[f] for f in UF), decide=tuple(decide[f] for f in DF))
 
 

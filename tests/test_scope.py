@@ -1,0 +1,106 @@
+"""What the documents in a question's scope contain (assistant.answering.scope): topic words,
+numbers and the agency asked about, checked against the documents themselves. The documents
+here are written for these tests, so the checks are seen to follow the documents, not a list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.answering.corpus import build_snapshot, number_key
+from assistant.answering.scope import check, scope_docs, topic_words
+from assistant.answering.understand import Query
+from ingest.pipeline import ingest_file
+
+PLAN_A = (
+    "ỦY BAN NHÂN DÂN TỈNH HÀ TĨNH\nSố: 21/KH-UBND\nHà Tĩnh, ngày 5 tháng 3 năm 2024\n\nKẾ HOẠCH\n"
+    "Phát triển hợp tác xã nông nghiệp năm 2024\n\nI. NHIỆM VỤ\n"
+    "1. Sở Tài chính\n- Bố trí kinh phí hỗ trợ hợp tác xã xây dựng kho lạnh bảo quản nông sản.\n"
+    "2. Liên minh Hợp tác xã tỉnh\n- Tổ chức 12 lớp tập huấn về quản trị cho giám đốc hợp tác xã.\n")
+PLAN_B = (
+    "ỦY BAN NHÂN DÂN TỈNH QUẢNG TRỊ\nSố: 8/KH-UBND\nQuảng Trị, ngày 9 tháng 5 năm 2024\n\nKẾ HOẠCH\n"
+    "Hỗ trợ hợp tác xã năm 2024\n\nI. NHIỆM VỤ\n"
+    "1. Sở Công Thương\n- Hỗ trợ hợp tác xã tham gia hội chợ và sàn thương mại điện tử; "
+    "lãi suất cho vay ưu đãi thực hiện theo quy định của ngân hàng.\n")
+
+
+def _snapshot(tmp_path: Path, texts: dict[str, str]):
+    chunks, metas = [], {}
+    for name, text in texts.items():
+        path = tmp_path / f"{name}.txt"
+        path.write_text(text, encoding="utf-8")
+        doc = ingest_file(path)
+        chunks.extend(doc.chunks)
+        metas[doc.meta.doc_id] = doc.meta
+    return build_snapshot(("test", tuple(sorted(texts))), chunks, metas)
+
+
+def _query(text: str, agencies=(), provinces=(), intents=("general",)) -> Query:
+    return Query(typed=text, text=text, restored=text, intents=intents, agencies=tuple(agencies),
+                 provinces=tuple(provinces))
+
+
+def _docs_of(snap, province: str) -> tuple[str, ...]:
+    return scope_docs(snap, (province,))
+
+
+def test_topic_words_leave_out_question_words_and_entities():
+    q = _query("Lãi suất ưu đãi của Sở Tài chính là bao nhiêu và thủ tục như thế nào?", agencies=("Sở Tài chính",))
+    words = topic_words(q)
+    assert "lãi suất" in words and "ưu đãi" in words
+    assert not any(w in words for w in ("bao nhiêu", "thế nào", "như thế nào", "thủ tục", "tài chính"))
+
+
+def test_a_word_no_document_in_scope_uses_is_absent_until_a_document_uses_it(tmp_path):
+    q = _query("Lãi suất cho vay ưu đãi đối với hợp tác xã ở Hà Tĩnh là bao nhiêu?", provinces=("Hà Tĩnh",))
+    one = _snapshot(tmp_path, {"a": PLAN_A})
+    facts = check(q, one, _docs_of(one, "Hà Tĩnh"))
+    assert "lãi suất" in facts.absent_words and "hợp tác xã" not in facts.absent_words
+    both = _snapshot(tmp_path, {"a": PLAN_A, "b": PLAN_B})
+    # Quảng Trị's plan uses the word, but it is not in the scope of a question about Hà Tĩnh ...
+    assert "lãi suất" in check(q, both, _docs_of(both, "Hà Tĩnh")).absent_words
+    # ... and is when the question is about Quảng Trị or names no province.
+    q_qt = _query("Lãi suất cho vay ưu đãi đối với hợp tác xã ở Quảng Trị là bao nhiêu?", provinces=("Quảng Trị",))
+    assert "lãi suất" not in check(q_qt, both, _docs_of(both, "Quảng Trị")).absent_words
+    assert "lãi suất" not in check(_query("Lãi suất cho vay ưu đãi là bao nhiêu?"), both, scope_docs(both, ())).absent_words
+
+
+def test_an_agency_the_provinces_documents_do_not_name_is_absent(tmp_path):
+    snap = _snapshot(tmp_path, {"a": PLAN_A, "b": PLAN_B})
+    q = _query("Sở Công Thương tỉnh Hà Tĩnh phải làm gì?", agencies=("Sở Công Thương",), provinces=("Hà Tĩnh",))
+    assert check(q, snap, _docs_of(snap, "Hà Tĩnh")).absent_agencies == ("Sở Công Thương",)
+    q2 = _query("Sở Công Thương tỉnh Quảng Trị phải làm gì?", agencies=("Sở Công Thương",), provinces=("Quảng Trị",))
+    assert check(q2, snap, _docs_of(snap, "Quảng Trị")).absent_agencies == ()
+
+
+def test_numbers_are_compared_without_separators_or_leading_zeros(tmp_path):
+    assert number_key("15.000") == number_key("15000") and number_key("02") == number_key("2")
+    snap = _snapshot(tmp_path, {"a": PLAN_A})
+    docs = scope_docs(snap, ())
+    assert check(_query("Hà Tĩnh tổ chức 12 lớp tập huấn cho ai?"), snap, docs).absent_numbers == ()
+    assert check(_query("Hà Tĩnh tổ chức 40 lớp tập huấn cho ai?"), snap, docs).absent_numbers == ("40",)
+
+
+# --- through the answering pipeline, on the bundled corpus ---------------------------------------
+
+
+def test_answer_names_an_agency_the_province_does_not_mention(answerer):
+    ans = answerer.ask("Điện lực tỉnh Tây Ninh phải làm gì cho hợp tác xã?")
+    assert "không nhắc đến Điện lực" in ans.answer, ans.answer
+    other = answerer.ask("Điện lực Kiên Giang phải làm gì cho hợp tác xã?")
+    assert not other.refused and "không nhắc đến Điện lực" not in other.answer, other.answer
+
+
+def test_answer_names_a_year_no_document_uses(answerer):
+    ans = answerer.ask("Đến năm 2035 Kiên Giang muốn có bao nhiêu hợp tác xã?")
+    assert "“2035”" in ans.answer, ans.answer
+
+
+@pytest.mark.parametrize("question", [
+    "Sở Tài chính tỉnh Lâm Đồng phải làm gì?",
+    "Tây Ninh phấn đấu thành lập mới bao nhiêu tổ hợp tác?",
+])
+def test_answerable_questions_name_nothing_absent(answerer, question):
+    ans = answerer.ask(question)
+    assert not ans.refused and "không nhắc đến" not in ans.answer, ans.answer
