@@ -14,7 +14,9 @@ the answer layer. Per question set:
   hit@1 / hit@5 / MRR;
 - answers: citation recall (gold quotes covered by the cited passages), answer-point coverage,
   false refusals (answerable, refused) and missed refusals (must refuse, answered; "gap
-  unnamed": of those, the answers that do not name anything the documents lack), answer
+  unnamed": of those, the answers that do not name anything the documents lack; "gap on
+  answerable": answerable questions answered with a note that the documents lack something
+  the question names), answer
   length p50 / p90 (characters); ALQAC: hit@5 / MRR over the citations in the order shown;
 - the loss: retrieval recall@5 minus answer citation recall.
 
@@ -195,6 +197,8 @@ def summarize(rows: Sequence[Scored]) -> dict[str, Any]:
         "missed_refusals": sum(1 for r in unanswerable if not r.refused),
         # of those, answered without naming anything the documents lack
         "missed_unnamed": sum(1 for r in unanswerable if not r.refused and not r.named_gap),
+        # answerable, answered, and yet saying the documents lack something the question names
+        "gap_on_answerable": sum(1 for r in answerable if not r.refused and r.named_gap),
         "chars_p50": _pct(lengths, 0.5),
         "chars_p90": _pct(lengths, 0.9),
     }
@@ -216,7 +220,7 @@ def summarize(rows: Sequence[Scored]) -> dict[str, Any]:
 COLUMNS = (
     ("retrieval_recall@5", "ret R@5"), ("answer_citation_recall", "ans cit.R"), ("loss", "loss"),
     ("answer_point_coverage", "points"), ("false_refusals", "false ref"), ("missed_refusals", "missed ref"),
-    ("missed_unnamed", "…gap unnamed"),
+    ("missed_unnamed", "…gap unnamed"), ("gap_on_answerable", "gap on answerable"),
     ("chars_p50", "len p50"), ("chars_p90", "len p90"), ("retrieval_hit@5", "ret H@5"), ("retrieval_mrr", "ret MRR"),
     ("answer_hit@5", "ans H@5"), ("answer_mrr", "ans MRR"),
 )
@@ -231,8 +235,8 @@ def format_table(rows: Sequence[tuple[str, dict[str, Any]]]) -> str:
             v = s.get(key)
             if v is None:
                 cells.append("—")
-            elif key in ("false_refusals", "missed_refusals", "missed_unnamed"):
-                total = s["answerable"] if key == "false_refusals" else s["unanswerable"]
+            elif key in ("false_refusals", "missed_refusals", "missed_unnamed", "gap_on_answerable"):
+                total = s["answerable"] if key in ("false_refusals", "gap_on_answerable") else s["unanswerable"]
                 cells.append(f"{v}/{total}")
             elif isinstance(v, float):
                 cells.append(f"{v:.3f}")

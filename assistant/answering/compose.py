@@ -12,6 +12,7 @@ before the second-best of any other, and kept at half the usual cutoff.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -97,28 +98,36 @@ DUPLICATE_OVERLAP = 0.8  # two units whose word sets overlap this much (Jaccard)
 
 
 def _dedupe(cands: Sequence[Candidate]) -> list[Candidate]:
-    """Drop units that repeat a better one (the same sentence in the body and in an appendix,
-    one containing the other). Each unit's folded text and word set come with its static
-    features (``select.UnitInfo``), computed once per index version."""
+    """Drop units that repeat a better one: the same text, one containing the other (both over
+    20 characters: the same sentence in the body and in an appendix), or word sets that
+    overlap ``DUPLICATE_OVERLAP`` (Jaccard, both of at least 8 words). Each unit's folded text
+    and word set come with its static features (``select.UnitInfo``); the units kept so far
+    are indexed (all their text, by first word, by size) so that a unit is compared only with
+    those it could repeat."""
     out: list[Candidate] = []
     exact: set[str] = set()
-    seen: list[tuple[str, frozenset]] = []
+    blob = ""  # the long kept texts, one per line: "is k inside a kept text" is one search
+    by_first: dict[str, list[str]] = {}  # long kept texts by first word: "is a kept text inside k"
+    by_size: dict[int, list[frozenset]] = {}  # word sets of 8+ words by size
     for c in cands:
         k, words = (c.info.folded, c.info.words) if c.info is not None else _dedupe_key(c.unit.text)
         if not k or k in exact:
             continue
-        dup = False
-        for s, sw in seen:
-            if len(k) > 20 and len(s) > 20 and (k in s or s in k):
-                dup = True
-            elif len(words) >= 8 and len(sw) >= 8 and len(words & sw) >= DUPLICATE_OVERLAP * len(words | sw):
-                dup = True
-            if dup:
-                break
-        if dup:
+        long_ = len(k) > 20
+        if long_ and (k in blob or any(s in k for w in by_first.keys() & words for s in by_first[w])):
             continue
+        n = len(words)
+        if n >= 8:
+            lo, hi = math.ceil(DUPLICATE_OVERLAP * n), math.floor(n / DUPLICATE_OVERLAP)
+            # |W ∩ S| >= r |W ∪ S|  <=>  |W ∩ S| >= r (|W| + |S|) / (1 + r)
+            if any(len(words & sw) >= DUPLICATE_OVERLAP * (n + size) / (1 + DUPLICATE_OVERLAP)
+                   for size in range(max(8, lo), hi + 1) for sw in by_size.get(size, ())):
+                continue
+            by_size.setdefault(n, []).append(words)
         exact.add(k)
-        seen.append((k, words))
+        if long_:
+            blob += "\n" + k
+            by_first.setdefault(k.split(" ", 1)[0], []).append(k)
         out.append(c)
     return out
 
@@ -282,7 +291,9 @@ def compose(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, deci
             citations.append(Citation(len(citations) + 1, chunk.doc_id, snap.doc_title(chunk.doc_id, chunk.doc_title),
                                       chunk.province, chunk.section, pt.quote, chunk.chunk_id, chunk.text))
             number[id(pt)] = len(citations)
-    lines = [lead_line(query, groups, number), ""]
+    # What the documents lack comes first when the question names it (an agency, a number, a
+    # word no document in scope uses); otherwise the lead answers directly.
+    lines = [decision.lead or lead_line(query, groups, number), ""]
     for g in groups:
         lines.append(f"{g.label}:")
         for pt in g.points:

@@ -38,8 +38,9 @@ REFUSAL_MESSAGE = "Các văn bản hiện có không đề cập đến nội du
 RELATED_NOTE = "Dưới đây là một số đoạn có thể liên quan để bạn tham khảo."
 ASK_SPECIFIC = "Bạn có thể hỏi về nhiệm vụ, chỉ tiêu, thời hạn hoặc cơ quan phụ trách được nêu trong các văn bản."
 EMPTY_MESSAGE = "Hãy đặt một câu hỏi về nội dung các văn bản, ví dụ: “Sở Công Thương phải làm gì?”"
+NEAREST_NOTE = "Dưới đây là những đoạn gần nhất với câu hỏi."
 CAVEAT_WEAK = "Lưu ý: các văn bản có thể không trả lời đúng câu hỏi này; hãy đối chiếu các đoạn trích dẫn."
-PUBLIC_TEXT = " ".join([REFUSAL_MESSAGE, RELATED_NOTE, ASK_SPECIFIC, EMPTY_MESSAGE, CAVEAT_WEAK])
+PUBLIC_TEXT = " ".join([REFUSAL_MESSAGE, RELATED_NOTE, ASK_SPECIFIC, EMPTY_MESSAGE, CAVEAT_WEAK, NEAREST_NOTE])
 
 
 
@@ -50,10 +51,11 @@ class Decision:
     reason: str | None = None  # for refusals: empty_question | province_not_in_corpus | weak_evidence
     message: str = ""
     caveats: list[str] = field(default_factory=list)
+    features: dict[str, float] = field(default_factory=dict)
     # what the answer says the documents do not contain: the question's agency, words or
     # numbers missing from its scope, provinces without documents, documents not loaded
     absent: tuple[str, ...] = ()
-    features: dict[str, float] = field(default_factory=dict)
+    lead: str = ""  # when set, the answer opens with it: what the documents in scope lack
 
     @property
     def refuse(self) -> bool:
@@ -115,9 +117,7 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
                        "các điểm dưới đây lấy từ những văn bản đã nạp.")
     weak = p < weights.caveat_below
     named = _absent_named(facts, snap, with_words=weak)
-    if named:
-        caveats.append(named)
-    action = "caveat" if (weak or caveats) else "answer"
+    action = "caveat" if (weak or caveats or named) else "answer"
     if weak and facts.absent_words:
         caveats.append(CAVEAT_WEAK)
     elif weak:
@@ -125,7 +125,8 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
         caveats.append(f"Lưu ý: các đoạn trích dẫn không nhắc đến {', '.join(f'“{w}”' for w in absent)}; "
                        "văn bản có thể không trả lời đúng câu hỏi này." if absent else CAVEAT_WEAK)
     absent = (*missing_provinces, *missing_documents, *(_absent_items(facts, weak) if named else ()))
-    return Decision(action, p, None, "", caveats, f, tuple(absent))
+    return Decision(action, p, None, "", caveats, features=f, absent=tuple(absent),
+                    lead=f"{named} {NEAREST_NOTE}" if named else "")
 
 
 def _absent_items(facts: ScopeFacts, with_words: bool) -> tuple[str, ...]:
