@@ -194,6 +194,15 @@ def parse(items: list[Line | Table]) -> Node:
         else:
             top.lines.append(line)
 
+    def open_node(kind: str, marker: str, title: str, line: Line) -> Node:
+        """A numbered or legal heading: close the open nodes of its rank or deeper, open it."""
+        node = Node(kind, marker=marker, title=title, lines=[line])
+        while len(stack) > 1 and (stack[-1].rank >= node.rank or stack[-1].kind in ("preamble", "closing")):
+            stack.pop()
+        stack[-1].children.append(node)
+        stack.append(node)
+        return node
+
     for item in items:
         if isinstance(item, Table):
             stack[-1].children.append(item)
@@ -213,11 +222,7 @@ def parse(items: list[Line | Table]) -> Node:
             if h:
                 kind, marker, title = h
                 body_started = True
-                node = Node(kind, marker=marker, title=title, lines=[line])
-                while len(stack) > 1 and (stack[-1].rank >= node.rank or stack[-1].kind in ("preamble", "closing")):
-                    stack.pop()
-                stack[-1].children.append(node)
-                stack.append(node)
+                node = open_node(kind, marker, title, line)
                 if not title:
                     title_for = node
                 continue
@@ -247,11 +252,7 @@ def parse(items: list[Line | Table]) -> Node:
             continue
         kind, marker, title = mk
         body_started = True
-        node = Node(kind, marker=marker, title=title, lines=[line])
-        while len(stack) > 1 and (stack[-1].rank >= node.rank or stack[-1].kind in ("preamble", "closing")):
-            stack.pop()
-        stack[-1].children.append(node)
-        stack.append(node)
+        open_node(kind, marker, title, line)
     if not preamble.lines and not preamble.children:
         root.children.remove(preamble)
     root.legal = legal

@@ -22,7 +22,7 @@ from index.text import fast_fold as fold
 from assistant.answering.corpus import CorpusSnapshot
 from assistant.answering.decide import RELATED_NOTE, Decision
 from assistant.answering.passages import strip_item_marker, table_row_sentence
-from assistant.answering.select import _QUANTITY, _TIME, Candidate, folded_key
+from assistant.answering.select import _QUANTITY, _TIME, Candidate
 from assistant.answering.understand import Query
 from assistant.answering.types import Citation
 
@@ -110,7 +110,7 @@ def _dedupe(cands: Sequence[Candidate]) -> list[Candidate]:
     by_first: dict[str, list[str]] = {}  # long kept texts by first word: "is a kept text inside k"
     by_size: dict[int, list[frozenset]] = {}  # word sets of 8+ words by size
     for c in cands:
-        k, words = (c.info.folded, c.info.words) if c.info is not None else _dedupe_key(c.unit.text)
+        k, words = c.info.folded, c.info.words
         if not k or k in exact:
             continue
         long_ = len(k) > 20
@@ -130,11 +130,6 @@ def _dedupe(cands: Sequence[Candidate]) -> list[Candidate]:
             by_first.setdefault(k.split(" ", 1)[0], []).append(k)
         out.append(c)
     return out
-
-
-def _dedupe_key(text: str) -> tuple[str, frozenset]:
-    k = folded_key(text)
-    return k, frozenset(k.split())
 
 
 def _points(kept: Sequence[Candidate]) -> list[Point]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
+from typing import Mapping
 
 from ingest.normalize import fold, normalize_text
 from ingest.types import Chunk
@@ -239,6 +241,12 @@ def number_supported(num: str, passage: str) -> bool:
 
 
 # --- where entities are named -------------------------------------------------------------
+
+@lru_cache(maxsize=8)
+def alias_table(kind: str) -> Mapping[str, re.Pattern[str]]:
+    """Canonical name -> pattern of all its forms (folded), for agencies or provinces (read-only)."""
+    return MappingProxyType(dict(_alias_patterns(kind)))
+
 
 @lru_cache(maxsize=8)
 def _alias_patterns(kind: str) -> tuple[tuple[str, re.Pattern[str]], ...]:

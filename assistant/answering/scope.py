@@ -28,6 +28,7 @@ from typing import Iterable, Sequence
 from index.text import STOPWORDS_FOLDED, fast_fold as fold
 
 from assistant.answering.corpus import CorpusSnapshot, number_key
+from assistant.answering.passages import alias_table
 from assistant.answering.understand import INTENT_CUES, Query
 
 MAX_WORD = 4  # syllables of the longest word looked up
@@ -65,13 +66,6 @@ def _lexicon() -> frozenset:
     return frozenset(out)
 
 
-@lru_cache(maxsize=2)
-def _entity_patterns(kind: str) -> dict:
-    from assistant.answering.passages import _alias_patterns
-
-    return dict(_alias_patterns(kind))
-
-
 def _masked(query: Query) -> list[str]:
     """The question's syllables (lower case, diacritics kept) with question words and entity
     names (in any of their vocabulary forms: "Quỹ ... HTX") replaced by a break, so no word is
@@ -94,7 +88,7 @@ def _masked(query: Query) -> list[str]:
         for m in pat.finditer(line):
             mask(m.start(), m.end())
     for kind, names in (("agency", query.agencies), ("province", query.provinces)):
-        table = _entity_patterns(kind)
+        table = alias_table(kind)
         for name in names:
             key = " ".join(_SYLLABLE.findall(fold(name)))
             for pat in (table.get(name), re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")):

@@ -89,9 +89,9 @@ def _kinds(u: Unit, agencies: frozenset) -> frozenset:
 def _agency_patterns(names: Sequence[str]) -> list[tuple[str, re.Pattern[str]]]:
     """Patterns of the agencies a chunk is about (found at ingest): a unit names one of them
     or none, so the whole vocabulary need not be searched unit by unit."""
-    from assistant.answering.passages import _alias_patterns
+    from assistant.answering.passages import alias_table
 
-    table = dict(_alias_patterns("agency"))
+    table = alias_table("agency")
     out = []
     for name in names:
         pat = table.get(name)
@@ -130,7 +130,7 @@ class Candidate:
     features: tuple[float, ...]
     p: float
     source: str  # the search that found its chunk ("main", "province:X", "document:Y") or "neighbour"
-    info: UnitInfo | None = field(default=None, compare=False, repr=False)  # the unit's static features
+    info: UnitInfo = field(compare=False, repr=False)  # the unit's static features
 
     @property
     def chunk(self) -> Chunk:
@@ -261,7 +261,3 @@ def unit_label(unit_text: str, gold_keys: Sequence[str]) -> bool:
         if longest_common_substring(key, g) >= need:
             return True
     return False
-
-
-def folded_key(text: str) -> str:
-    return " ".join(re.findall(r"\w+", fold(text)))
