@@ -17,7 +17,8 @@ What is fitted (all written to ``assistant/answering/weights.json``, see
    (``_threshold_weights``);
 4. ``keep_ratio``: from ``KEEP_RATIOS``, the one that maximises citation recall + answer-point
    coverage − ``LENGTH_COST`` × (median answer length over the 1,200-character budget, as a
-   share of it) on the training questions.
+   share of it) on the training questions; a stricter ratio replaces a more inclusive one only
+   when it gains more than one question's worth (1 / the number of answerable questions).
 
 Held out: ``leave_one_document_out`` fits on every question that does not touch a document
 and scores the questions of that document with those weights, for every document (each
@@ -213,12 +214,16 @@ def fit(answerer, prepared: Sequence, sources: Sequence[str] = (), negatives: Se
     weights = Weights(unit=unit_w.unit, decide=decide_w, refuse_below=refuse, caveat_below=caveat)
     answerable = [p for p in prepared if not p.q.must_refuse and p.q.gold_quotes]
     best, best_obj = weights.keep_ratio, -1e9
+    # A stricter ratio (fewer points) must win by more than one question's worth: differences
+    # smaller than that are noise of the training set, and a point left out is a fact the user
+    # does not see (the answer budget caps the length either way).
+    margin = 1.0 / max(1, len(answerable))
     for ratio in KEEP_RATIOS:
         w = replace(weights, keep_ratio=ratio)
         s = summarize([score(answerer, p, w) for p in answerable])
         obj = (s["answer_citation_recall"] or 0) + (s["answer_point_coverage"] or s["answer_citation_recall"] or 0) \
             - LENGTH_COST * max(0.0, s["chars_p50"] - BUDGET_CHARS) / BUDGET_CHARS
-        if obj > best_obj + 1e-9:
+        if obj > best_obj + margin:
             best, best_obj = ratio, obj
     return replace(weights, keep_ratio=best, fitted_on={
         "command": "htx eval fit " + " ".join(f"--questions {s}" for s in sources),

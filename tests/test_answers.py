@@ -236,3 +236,18 @@ def test_a_figure_of_something_the_documents_do_not_name_carries_a_caveat(answer
     plain = answerer.ask("Kiên Giang phấn đấu đến năm 2020 bao nhiêu phần trăm HTX nông nghiệp có điện ba pha?")
     assert not plain.refused and "75%" in plain.answer
     assert "không nhắc đến" not in plain.answer
+
+
+@pytest.mark.parametrize("question, province", [
+    ("Liên minh HTX tỉnh Đắk Nông làm gì để giúp hợp tác xã quảng bá và bán sản phẩm?", "Đắk Nông"),
+    ("Ở Lâm Đồng, Liên minh hợp tác xã tỉnh giúp HTX quảng bá, tiêu thụ sản phẩm ra sao?", "Lâm Đồng"),
+])
+def test_the_named_province_answers_before_the_one_it_merged_with(answerer, question, province):
+    """Đắk Nông merged into Lâm Đồng in 2025, so a question about either reads both plans; the
+    province the user named comes first, the other after it."""
+    a = answerer.ask(question)
+    assert not a.refused, a.answer
+    assert a.citations and a.citations[0].province == province, a.answer
+    body = a.answer.split("\n\n", 1)[1]
+    first_group = next(line for line in body.splitlines() if line.endswith(":"))
+    assert province in first_group, a.answer

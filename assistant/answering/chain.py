@@ -24,6 +24,7 @@ from typing import Any, Iterator
 
 from langchain_core.runnables import RunnableLambda
 
+from index.retriever import documents_matching
 from index.types import Hit, SearchFilters
 
 from assistant.answering import compose as composer
@@ -41,6 +42,7 @@ log = logging.getLogger("htx.chain")
 RETRIEVE_K = 10  # chunks of the main search (Settings.top_k if larger)
 MAX_SCOPES = 8  # per-province searches for one question at most
 RELATED_K = 3
+_LAW_WORDS = ("Luật", "Bộ", "Hiến")  # a document named by name, not number: "Luật Đất đai", "Bộ luật Dân sự"
 
 
 @dataclass
@@ -202,7 +204,8 @@ class AnswerService:
 
     def _search_documents(self, run: _Run, filters: SearchFilters | None) -> None:
         """A document named in the question: its best passages join the candidates; a named
-        document number that no loaded document has is reported."""
+        document that no loaded document is (by number, or a law by its name: "Luật Đất đai")
+        is reported."""
         q, snap = run.query, run.snap
         match = getattr(self.store.retriever, "match_documents", None)
         named: tuple[str, ...] = ()
@@ -215,7 +218,9 @@ class AnswerService:
             named = _match_by_number(q.documents, snap)
         run.named_docs = named
         numbers = [d for d in q.documents if "/" in d]
-        run.missing_documents = [d for d in numbers if not _number_loaded(d, snap)]
+        laws = [d for d in q.documents if "/" not in d and d.split()[0] in _LAW_WORDS]
+        run.missing_documents = [d for d in numbers if not _number_loaded(d, snap)] + \
+            [d for d in laws if not documents_matching(snap.docs, [d])]
         if named:
             base = filters or SearchFilters()
             f = SearchFilters(provinces=base.provinces, doc_ids=named, agencies=base.agencies)

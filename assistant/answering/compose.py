@@ -21,7 +21,7 @@ from index.text import fast_fold as fold
 
 from assistant.answering.corpus import CorpusSnapshot
 from assistant.answering.decide import RELATED_NOTE, Decision
-from assistant.answering.passages import strip_item_marker, table_row_sentence
+from assistant.answering.passages import is_label, strip_item_marker, table_row_sentence
 from assistant.answering.select import _QUANTITY, _TIME, Candidate
 from assistant.answering.understand import Query
 from assistant.answering.types import Citation
@@ -149,7 +149,7 @@ def _points(kept: Sequence[Candidate]) -> list[Point]:
 def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, keep_ratio: float,
                   per_province: bool, full: bool) -> tuple[list[Group], int]:
     """The groups and points to show, and how many points were left out by the budget."""
-    body = [c for c in cands if c.unit.kind != "heading" or len(c.unit.text.split()) > 8]
+    body = [c for c in cands if not is_label(c.unit)]
     if not body:
         return [], 0
     p_best = body[0].p
@@ -169,7 +169,8 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
         per_chunk[c.chunk.chunk_id] = per_chunk.get(c.chunk.chunk_id, 0) + 1
         group_best.setdefault(gkey, c.p)
         kept.append(c)
-    points = sorted(_points(kept), key=lambda pt: -pt.cand.p)
+    aside = _aside(query)
+    points = sorted(_points(kept), key=lambda pt: (aside(pt.cand), -pt.cand.p))
     # Fill the budget: every group's best point first when provinces are kept apart.
     order: list[Point] = []
     if per_province:
@@ -201,10 +202,24 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
         label, province = _group_label(snap, pt.cand)
         g = groups.setdefault(pt.cand.chunk.doc_id, Group(pt.cand.chunk.doc_id, label, province))
         g.points.append(pt)
-    ordered = sorted(groups.values(), key=lambda g: -g.best)
+    ordered = sorted(groups.values(), key=lambda g: (aside(g.points[0].cand), -g.best))
     for g in ordered:
         g.points.sort(key=lambda pt: -pt.cand.p)  # the most relevant point first, in every group
     return ordered, more
+
+
+def _aside(query: Query):
+    """Whether a candidate comes after those of the provinces the question names: a document
+    of another province, in scope only because that province merged with a named one in 2025
+    (a question about Đắk Nông also reads Lâm Đồng's plans), answers second. National documents
+    and questions that name no province are not reordered."""
+    named = set(query.provinces)
+
+    def key(c: Candidate) -> bool:
+        prov = c.chunk.province
+        return bool(named) and bool(prov) and prov not in named
+
+    return key
 
 
 def _clause(text: str, pattern: re.Pattern[str] | None) -> str:

@@ -42,6 +42,13 @@ _ITEM_RE = re.compile(r"^(?:[-+•*–]\s+|[a-zđ]\)\s+|\d+(?:\.\d+)*[.)]\s+|[IV
 # A numbered heading that carries its own content on the same line: "2.10. Sở Văn hóa ...: Xây dựng ...".
 _HEAD_INLINE_RE = re.compile(r"^((?:\d+(?:\.\d+)*|[IVXLC]+)\.\s+[^:]{3,120}):\s+(\S.*)$")
 _HEAD_NUM_RE = re.compile(r"^(?:\d+(?:\.\d+)*|[IVXLC]+)\.?\s+\S")
+# The structural headings of legal texts: "Điều 18. Chính sách về khởi nghiệp", "Chương II",
+# "Mục 1. ...", "Phần thứ nhất", "Tiểu mục 2" (the title that follows the marker, if any).
+_LEGAL_HEAD_RE = re.compile(
+    r"^(?:Điều\s+\d+[a-zđ]?|(?:Chương|CHƯƠNG|Mục|MỤC|Tiểu mục|TIỂU MỤC)\s+(?:\d+|[IVXLC]+)"
+    r"|(?:Phần|PHẦN)\s+(?:thứ|THỨ)\s+\w+)\s*[.:]?(?:\s+(?P<t>\S.*))?$")
+LABEL_LEFTOVER_WORDS = 2  # "các", "tỉnh": what may remain of a heading made of agency names
+LEGAL_TITLE_SYLLABLES = 14  # longer than this after "Điều N.", the line is the article's content
 _TERMINAL = ".;!?…:"
 _MARKER_ONLY_RE = re.compile(r"^\s*(?:[-+•*–]\s*)?(?:\d+(?:\.\d+)*|[IVXLC]+|[a-zđ]|Điều\s+\d+)[.)]\s*$")
 
@@ -125,12 +132,17 @@ def _join_continuations(lines: list[str]) -> list[str]:
 
 def is_heading_line(line: str) -> bool:
     """A title or a numbered line without a finished sentence: "2.7. Sở Công Thương:",
-    "III. TỔ CHỨC THỰC HIỆN", "5. Củng cố, kiện toàn tổ chức ... của Liên minh Hợp tác xã tỉnh"."""
+    "III. TỔ CHỨC THỰC HIỆN", "5. Củng cố, kiện toàn tổ chức ... của Liên minh Hợp tác xã tỉnh";
+    and a legal text's article, chapter or section heading with its short title, ended by a
+    period or not: "Điều 18. Chính sách về khởi nghiệp", "Điều 5. Áp dụng tập quán.", "Chương II"."""
     words = syllables(line)
     if not words:
         return False
     letters = [c for c in line if c.isalpha()]
     if letters and all(c.isupper() for c in letters) and len(letters) > 3:
+        return True
+    legal = _LEGAL_HEAD_RE.match(line)
+    if legal and len(syllables(legal.group("t") or "")) <= LEGAL_TITLE_SYLLABLES:
         return True
     if len(words) > 30:
         return False
@@ -188,6 +200,24 @@ def _units(chunk: Chunk) -> tuple[Unit, ...]:
         for j, s in enumerate(split_sentences(line)):
             units.append(Unit(chunk, s, i, j, "sentence"))
     return tuple(units)
+
+
+def is_label(unit: Unit) -> bool:
+    """A heading that only names what follows: short ("2.7. Sở Công Thương:"), ended by a colon,
+    made only of agency names ("11. Trung tâm Xúc tiến Đầu tư, Thương mại và Du lịch"), or a
+    legal article, chapter or section title of any length ("Điều 506. Tài sản chung của các
+    thành viên hợp tác"). It is not an answer point (the point's section label says it); a long
+    numbered heading that states a task ("5. Củng cố, kiện toàn tổ chức bộ máy ... của Liên minh
+    Hợp tác xã tỉnh") is."""
+    if unit.kind != "heading":
+        return False
+    text = unit.text.strip()
+    if len(text.split()) <= 8 or text.endswith(":") or _LEGAL_HEAD_RE.match(text):
+        return True
+    rest = fold(_ITEM_RE.sub("", text))
+    for _, pat in _alias_patterns("agency"):
+        rest = pat.sub(" ", rest)
+    return len(_WORD_RE.findall(rest)) <= LABEL_LEFTOVER_WORDS
 
 
 def split_units(chunk: Chunk) -> list[Unit]:

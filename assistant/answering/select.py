@@ -8,7 +8,9 @@ Each unit gets the feature vector of ``FEATURES`` (all in [0, 1]) and one score,
 ``p = sigmoid(w · f)``, whose weights are fitted by ``htx eval fit`` (logistic regression on
 units labelled by the gold quotes of a training split) and stored in ``weights.json``.
 The features are general: how much of the question's (rarity-weighted) words and word pairs
-the unit holds, how its chunk ranked, whether it holds the kind of thing the question's
+the unit holds, as such and beside the best candidate of the same question (``cov_rel``,
+``pairs_rel``, ``local``: the last weighs each word by how few candidates hold it, so words
+every retrieved passage shares do not decide), how its chunk ranked, whether it holds the kind of thing the question's
 intent asks for (a quantity, a date, an agency, a definition ...), whether it names the
 agency asked about, and its shape (first sentence of its passage, heading, very short).
 """
@@ -30,7 +32,7 @@ from assistant.answering.understand import Query
 from assistant.answering.weights import Weights
 
 FEATURES = ("bias", "ret", "rank", "dense", "cov", "ctx", "pairs", "intent", "agency", "first", "short",
-            "heading", "neighbour")
+            "heading", "neighbour", "cov_rel", "pairs_rel", "local")
 TOP_MAIN = 8  # chunks of the main search whose units are candidates
 TOP_SCOPED = 3  # chunks of each per-province / per-document search
 NEIGHBOURS_OF = 3  # the best chunks whose structural neighbours are added
@@ -198,7 +200,7 @@ class Selector:
 
     def candidates(self, query: Query, searches: Sequence[Search], snap: CorpusSnapshot) -> list[Candidate]:
         tw = TermWeights(query, snap)
-        best: dict[tuple[str, int, int], Candidate] = {}
+        found: list[tuple[UnitInfo, dict[str, float], str]] = []
         seen_chunks: set[str] = set()
         main_top: list[Chunk] = []
         for s in searches:
@@ -209,21 +211,37 @@ class Selector:
                 if s.label == "main" and r <= NEIGHBOURS_OF:
                     main_top.append(h.chunk)
                 ret = {"ret": h.score / top_score, "rank": 1.0 / r, "dense": max(0.0, h.dense_score), "neighbour": 0.0}
-                self._add(best, h.chunk, ret, s.label, query, tw, snap)
+                self._add(found, h.chunk, ret, s.label, query, tw, snap)
         for ch in main_top:
             for nb in snap.neighbours(ch):
                 if nb.chunk_id not in seen_chunks:
                     seen_chunks.add(nb.chunk_id)
-                    self._add(best, nb, {"ret": 0.0, "rank": 0.0, "dense": 0.0, "neighbour": 1.0}, "neighbour",
+                    self._add(found, nb, {"ret": 0.0, "rank": 0.0, "dense": 0.0, "neighbour": 1.0}, "neighbour",
                               query, tw, snap)
+        # How a unit matches the question beside the best-matching candidate of the same
+        # question: absolute coverage differs from question to question (a long question
+        # leaves every unit's share low), the ranking within one question does not.
+        local = _local_coverage(found, tw)
+        top_cov = max((f["cov"] for _, f, _ in found), default=0.0) or 1.0
+        top_pairs = max((f["pairs"] for _, f, _ in found), default=0.0) or 1.0
+        best: dict[tuple[str, int, int], Candidate] = {}
+        for (info, f, label), loc in zip(found, local):
+            f["local"] = loc
+            f["cov_rel"] = f["cov"] / top_cov
+            f["pairs_rel"] = f["pairs"] / top_pairs
+            vec = tuple(float(f[name]) for name in FEATURES)
+            p = sigmoid(sum(w * x for w, x in zip(self.weights.unit, vec)))
+            old = best.get(info.unit.key)
+            if old is None or p > old.p:
+                best[info.unit.key] = Candidate(info.unit, vec, p, label, info)
         return sorted(best.values(), key=lambda c: -c.p)
 
-    def _add(self, best, chunk: Chunk, ret: dict[str, float], label: str, query: Query, tw: TermWeights,
+    def _add(self, found: list, chunk: Chunk, ret: dict[str, float], label: str, query: Query, tw: TermWeights,
              snap: CorpusSnapshot) -> None:
         infos, ctx_terms = snap.cached(("units", chunk.chunk_id), lambda: unit_infos(chunk))
         for info in infos:
             have = set(info.terms)
-            f = {
+            found.append((info, {
                 "bias": 1.0,
                 **ret,
                 "cov": tw.coverage(have),
@@ -234,12 +252,29 @@ class Selector:
                 "first": 1.0 if info.first else 0.0,
                 "short": 1.0 if info.syllables < 6 else 0.0,
                 "heading": 1.0 if info.unit.kind == "heading" else 0.0,
-            }
-            vec = tuple(float(f[name]) for name in FEATURES)
-            p = sigmoid(sum(w * x for w, x in zip(self.weights.unit, vec)))
-            old = best.get(info.unit.key)
-            if old is None or p > old.p:
-                best[info.unit.key] = Candidate(info.unit, vec, p, label, info)
+            }, label))
+
+
+def _local_coverage(found: Sequence[tuple[UnitInfo, dict, str]], tw: TermWeights) -> list[float]:
+    """How much of what sets units apart within this question's candidates a unit holds,
+    beside the best candidate (1.0). Each question term weighs its corpus rarity times its
+    rarity among the candidate units: a term that every retrieved passage shares ("HTX",
+    "Kiên Giang", "thực hiện" in a question about one province's plan) says nothing about
+    which of them answers; one that few of them hold ("báo cáo", "tuổi") does."""
+    units = {info.unit.key: info for info, _, _ in found}
+    n = len(units)
+    if not n or not tw.w:
+        return [0.0] * len(found)
+    df = dict.fromkeys(tw.w, 0)
+    sets = {k: set(info.terms) for k, info in units.items()}
+    for terms in sets.values():
+        for t in df:
+            if t in terms:
+                df[t] += 1
+    lw = {t: w * math.log((1.0 + n) / (1.0 + df[t])) for t, w in tw.w.items()}
+    score = {k: sum(w for t, w in lw.items() if t in terms) for k, terms in sets.items()}
+    top = max(score.values(), default=0.0) or 1.0
+    return [score[info.unit.key] / top for info, _, _ in found]
 
 
 def rescore(cands: Sequence[Candidate], weights: Weights) -> list[Candidate]:

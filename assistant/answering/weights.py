@@ -49,7 +49,8 @@ def default_weights() -> Weights:
     from assistant.answering.select import FEATURES as UF
 
     unit = {"bias": -4.0, "ret": 1.0, "rank": 1.0, "dense": 0.0, "cov": 3.0, "ctx": 1.0, "pairs": 2.0,
-            "intent": 1.0, "agency": 1.0, "first": 0.3, "short": -1.0, "heading": -1.5, "neighbour": -0.5}
+            "intent": 1.0, "agency": 1.0, "first": 0.3, "short": -1.0, "heading": -1.5, "neighbour": -0.5,
+            "cov_rel": 1.0, "pairs_rel": 1.0, "local": 1.0}
     decide = {"bias": -3.0, "top_p": 3.0, "top_dense": 0.0, "cov_best": 3.0, "oov": -3.0, "pair_oov": -1.0, "num_missing": -1.0,
               "mean_top3": 1.0, "rare_hit": 1.0, "pair_best": 1.0,
               "word_absent": -1.0, "agency_absent": -1.0}

@@ -1,0 +1,129 @@
+"""Answers from legal texts: an article's heading ("Điều 18. Chính sách về khởi nghiệp") is a
+label, never an answer point or the lead; a law the question names that is not loaded is said
+to be missing; and the unit ranking reads, within one question's candidates, which words set
+them apart. The law below is written for these tests (the real embedding model and Chroma)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.answering.passages import Unit, is_heading_line, is_label, split_units
+from assistant.answering.select import TermWeights, _local_coverage, unit_infos
+
+LAW = (
+    "Luật Nuôi ong\n\n"
+    "Điều 1. Phạm vi điều chỉnh\n"
+    "Luật này quy định về hoạt động nuôi ong, quyền và nghĩa vụ của tổ chức, cá nhân nuôi ong.\n\n"
+    "Điều 2. Giải thích từ ngữ\n"
+    "Trong Luật này, các từ ngữ dưới đây được hiểu như sau:\n"
+    "1. Người nuôi ong là cá nhân từ đủ 18 tuổi trở lên đăng ký nuôi ít nhất 20 đàn ong.\n"
+    "2. Trại ong là nơi đặt từ 50 đàn ong trở lên của một tổ chức hoặc cá nhân.\n\n"
+    "Điều 7. Chính sách hỗ trợ người nuôi ong\n"
+    "1. Nhà nước hỗ trợ đào tạo kỹ thuật nuôi ong cho hợp tác xã và tổ hợp tác.\n"
+    "2. Khuyến khích hợp tác xã nuôi ong liên kết tiêu thụ mật ong với doanh nghiệp.\n"
+    "3. Ưu tiên hỗ trợ người nuôi ong ở vùng đồng bào dân tộc thiểu số.\n\n"
+    "Điều 9. Trách nhiệm của Ủy ban nhân dân cấp tỉnh\n"
+    "1. Ban hành chính sách hỗ trợ người nuôi ong trên địa bàn.\n"
+    "2. Báo cáo Bộ Nông nghiệp và Phát triển nông thôn về tình hình nuôi ong trước ngày 15 tháng 12 hằng năm.\n"
+)
+
+ARTICLE_HEADING = re.compile(r"^Điều \d+\.?(?:\s|$)")
+
+
+@pytest.mark.parametrize("line", ["Điều 18. Chính sách về khởi nghiệp", "Điều 5. Áp dụng tập quán.", "Chương II",
+                                  "CHƯƠNG III. QUYỀN VÀ NGHĨA VỤ", "Mục 2. Hợp đồng hợp tác", "Phần thứ nhất"])
+def test_legal_structure_lines_are_headings(line):
+    assert is_heading_line(line)
+
+
+@pytest.mark.parametrize("line", [
+    "Điều 3. Luật này có hiệu lực thi hành từ ngày 01 tháng 01 năm 2017 và thay thế Luật số 12 năm 2005.",
+    "Điều kiện kinh doanh dịch vụ lữ hành nội địa bao gồm:",
+    "Mục tiêu của kế hoạch là phát triển hợp tác xã.",
+])
+def test_article_content_and_ordinary_sentences_are_not_headings(line):
+    assert not is_heading_line(line)
+
+
+def test_article_titles_and_agency_names_are_labels_but_a_numbered_task_is_not(tmp_path):
+    from ingest.pipeline import ingest_file
+
+    path = tmp_path / "luat-nuoi-ong.txt"
+    path.write_text(LAW, encoding="utf-8")
+    doc = ingest_file(path)
+    units = [u for c in doc.chunks for u in split_units(c)]
+    titles = [u for u in units if u.text.startswith("Điều 7.")]
+    assert titles and all(u.kind == "heading" and is_label(u) for u in titles)
+    task = "5. Củng cố, kiện toàn tổ chức bộ máy và nâng cao năng lực hoạt động của Liên minh Hợp tác xã tỉnh"
+    assert is_heading_line(task)
+    assert not is_label(Unit(doc.chunks[0], task, 0, 0, "heading"))
+    names = "11. Trung tâm Xúc tiến Đầu tư, Thương mại và Du lịch tỉnh"
+    assert is_heading_line(names) and is_label(Unit(doc.chunks[0], names, 0, 0, "heading"))
+
+
+@pytest.fixture(scope="module")
+def law_answerer(tmp_path_factory, store):
+    from conftest import make_settings
+
+    from assistant.runtime import build_answerer, build_store, ingest_paths
+
+    data = tmp_path_factory.mktemp("law")
+    (data / "corpus").mkdir()
+    (data / "corpus" / "luat-nuoi-ong.txt").write_text(LAW, encoding="utf-8")
+    settings = make_settings(data)
+    st = build_store(settings, embedder=store.embedder)
+    assert all(r.ok for r in ingest_paths(st, [data / "corpus"], settings))
+    return build_answerer(settings, store=st)
+
+
+@pytest.mark.parametrize("question", [
+    "Nhà nước có chính sách gì hỗ trợ hợp tác xã nuôi ong?",
+    "HTX tụi tôi mới nuôi ong – theo luật thì bao nhiêu tuổi mới được coi là người nuôi ong?",
+    "Ủy ban nhân dân tỉnh phải báo cáo về tình hình nuôi ong trước ngày nào?",
+])
+def test_no_answer_point_or_lead_is_an_article_heading(law_answerer, question):
+    a = law_answerer.ask(question, full=True)
+    assert not a.refused, a.answer
+    lines = [ln.strip() for ln in a.answer.splitlines() if ln.strip()]
+    points = [ln[2:] for ln in lines if ln.startswith("- ")]
+    assert points, a.answer
+    assert not ARTICLE_HEADING.match(lines[0]), a.answer
+    # a point is labelled with its article ("Điều 7: ..."), its text is never the bare title
+    assert not any(re.match(r"^Điều \d+\.\s[^.]{0,60}(?:\s\[\d+\])?$", p) for p in points), a.answer
+
+
+def test_the_asked_detail_leads_when_the_context_clause_shares_the_other_words(law_answerer):
+    a = law_answerer.ask("HTX tụi tôi mới nuôi ong – theo luật thì bao nhiêu tuổi mới được coi là người nuôi ong?")
+    assert "18 tuổi" in a.answer.split("\n\n")[0] + a.answer[:600], a.answer
+
+
+def test_a_named_law_that_is_not_loaded_is_reported_and_a_loaded_one_is_not(law_answerer):
+    missing = law_answerer.ask("Theo Luật Đất đai, hợp tác xã nuôi ong được thuê đất bao lâu?")
+    assert "Luật Đất đai" in missing.metadata.get("documents_not_loaded", []), missing.metadata
+    assert "Luật Đất đai" in missing.answer  # said to the user, not only in metadata
+    loaded = law_answerer.ask("Theo Luật Nuôi ong, trại ong là gì?")
+    assert not loaded.metadata.get("documents_not_loaded"), loaded.metadata
+
+
+def test_local_coverage_ignores_words_every_candidate_shares(tmp_path):
+    """"nuôi ong" is in every unit of this law, "tuổi" in one: the unit with "tuổi" leads."""
+    from assistant.answering.corpus import build_snapshot
+    from assistant.answering.understand import Query
+    from ingest.pipeline import ingest_file
+    from index.text import content_terms, fast_fold
+
+    path = tmp_path / "luat-nuoi-ong.txt"
+    path.write_text(LAW, encoding="utf-8")
+    doc = ingest_file(path)
+    snap = build_snapshot(("t", ("luat-nuoi-ong",)), doc.chunks, {doc.meta.doc_id: doc.meta})
+    text = "nuôi ong bao nhiêu tuổi"
+    q = Query(typed=text, text=text, restored=text, intents=("figure",), terms=tuple(content_terms(fast_fold(text))))
+    tw = TermWeights(q, snap)
+    found = [(info, {}, "main") for c in doc.chunks for info in unit_infos(c)[0]
+             if "nuôi ong" in info.unit.text.lower() or "nuoi ong" in fast_fold(info.unit.text)]
+    scores = _local_coverage(found, tw)
+    best = max(zip(scores, found), key=lambda x: x[0])[1][0]
+    assert "18 tuổi" in best.unit.text
+    assert max(scores) == 1.0 and min(scores) < 1.0
