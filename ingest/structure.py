@@ -38,8 +38,10 @@ _LEGAL_HEADINGS: list[tuple[str, re.Pattern[str]]] = [
 _ARTICLE_LINE = re.compile(r"^Điều\s+\d+\s*[.:]")
 _ROMAN_LINE = re.compile(r"^(?=[IVX])X{0,3}(?:IX|IV|V?I{0,3})\.\s+\S")
 
+_ARTICLE = re.compile(r"^(?P<m>Điều\s+\d+)\s*[.:]\s*(?P<t>.*)$")
+
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("article", re.compile(r"^(?P<m>Điều\s+\d+)\s*[.:]\s*(?P<t>.*)$")),
+    ("article", _ARTICLE),
     ("roman", re.compile(r"^(?P<m>(?=[IVX])X{0,3}(?:IX|IV|V?I{0,3}))\.\s+(?P<t>\S.*)$")),
     ("num3", re.compile(r"^(?P<m>\d{1,2}\.\d{1,2}\.\d{1,2})\.?\s+(?P<t>\S.*)$")),
     ("num2", re.compile(r"^(?P<m>\d{1,2}\.\d{1,2})\.?\s+(?P<t>\S.*)$")),
@@ -94,6 +96,17 @@ def match_legal_heading(text: str) -> tuple[str, str, str] | None:
             marker = marker[:1].upper() + marker[1:].lower() if _is_upper(marker) else marker
             return kind, marker, m.group("t").strip()
     return None
+
+
+def legal_title(text: str) -> str | None:
+    """The title after a legal structure marker: an article ("Điều 18. Chính sách về khởi
+    nghiệp" -> "Chính sách về khởi nghiệp") or a heading above the articles ("Chương II" -> "");
+    None when the line is neither."""
+    h = match_legal_heading(text)
+    if h:
+        return h[2]
+    m = _ARTICLE.match(text.strip())
+    return m.group("t").strip() if m else None
 
 
 def is_legal(items: list) -> bool:

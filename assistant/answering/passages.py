@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from ingest.normalize import fold, normalize_text
+from ingest.structure import legal_title
 from ingest.types import Chunk
 
 # Column labels of a table row, in reading order, as a trainer would say them.
@@ -42,11 +43,6 @@ _ITEM_RE = re.compile(r"^(?:[-+•*–]\s+|[a-zđ]\)\s+|\d+(?:\.\d+)*[.)]\s+|[IV
 # A numbered heading that carries its own content on the same line: "2.10. Sở Văn hóa ...: Xây dựng ...".
 _HEAD_INLINE_RE = re.compile(r"^((?:\d+(?:\.\d+)*|[IVXLC]+)\.\s+[^:]{3,120}):\s+(\S.*)$")
 _HEAD_NUM_RE = re.compile(r"^(?:\d+(?:\.\d+)*|[IVXLC]+)\.?\s+\S")
-# The structural headings of legal texts: "Điều 18. Chính sách về khởi nghiệp", "Chương II",
-# "Mục 1. ...", "Phần thứ nhất", "Tiểu mục 2" (the title that follows the marker, if any).
-_LEGAL_HEAD_RE = re.compile(
-    r"^(?:Điều\s+\d+[a-zđ]?|(?:Chương|CHƯƠNG|Mục|MỤC|Tiểu mục|TIỂU MỤC)\s+(?:\d+|[IVXLC]+)"
-    r"|(?:Phần|PHẦN)\s+(?:thứ|THỨ)\s+\w+)\s*[.:]?(?:\s+(?P<t>\S.*))?$")
 LABEL_LEFTOVER_WORDS = 2  # "các", "tỉnh": what may remain of a heading made of agency names
 LEGAL_TITLE_SYLLABLES = 14  # longer than this after "Điều N.", the line is the article's content
 _TERMINAL = ".;!?…:"
@@ -141,8 +137,8 @@ def is_heading_line(line: str) -> bool:
     letters = [c for c in line if c.isalpha()]
     if letters and all(c.isupper() for c in letters) and len(letters) > 3:
         return True
-    legal = _LEGAL_HEAD_RE.match(line)
-    if legal and len(syllables(legal.group("t") or "")) <= LEGAL_TITLE_SYLLABLES:
+    title = legal_title(line)  # "Điều 18. ...", "Chương II", "Mục 1. ..." (as ingest reads them)
+    if title is not None and len(syllables(title)) <= LEGAL_TITLE_SYLLABLES:
         return True
     if len(words) > 30:
         return False
@@ -212,7 +208,7 @@ def is_label(unit: Unit) -> bool:
     if unit.kind != "heading":
         return False
     text = unit.text.strip()
-    if len(text.split()) <= 8 or text.endswith(":") or _LEGAL_HEAD_RE.match(text):
+    if len(text.split()) <= 8 or text.endswith(":") or legal_title(text) is not None:
         return True
     rest = fold(_ITEM_RE.sub("", text))
     for _, pat in _alias_patterns("agency"):
