@@ -65,6 +65,7 @@ def build_store(settings: Settings, embedder=None):
         fusion=settings.fusion,
         lexical_weight=settings.lexical_weight,
         candidates=settings.candidates,
+        ef_search=settings.ef_search,
         sync_interval_s=settings.sync_interval_s,
         lease_s=settings.lease_s,
         lease_wait_s=settings.lease_wait_s,

@@ -123,6 +123,7 @@ def counterfactual_negatives(answerer, prepared: Sequence) -> list:
 
 
 def _decide_rows(answerer, prepared: Sequence, unit_w):
+    from assistant.answering.amounts import check as amount_check
     from assistant.answering.decide import FEATURES, features
     from assistant.answering.scope import check
     from assistant.answering.select import rescore
@@ -132,9 +133,13 @@ def _decide_rows(answerer, prepared: Sequence, unit_w):
         run = p.run
         if not run.query.typed or (run.missing_provinces and not run.snap.national):
             continue  # decided by facts, not by the model
+        facts = check(run.query, run.snap, run.scope_docs)
+        read = list({c.chunk.chunk_id: c.chunk.text for c in run.cands}.values())
+        if amount_check(run.query.restored, read, facts.words).none_stated:
+            continue  # an amount asked that no passage read states: refused by that fact
         cands = rescore(run.cands, unit_w)
         top_dense = max((h.dense_score for h in (run.searches[0].hits if run.searches else ())), default=0.0)
-        f = features(run.query, cands, top_dense, run.snap, check(run.query, run.snap, run.scope_docs))
+        f = features(run.query, cands, top_dense, run.snap, facts)
         negative = bool(p.q.extra.get("negative"))
         group = p.q.doc_ids[0] if p.q.doc_ids else f"none:{len(rows) % 5}"
         rows.append(([f[k] for k in FEATURES], 0.0 if p.q.must_refuse else 1.0,

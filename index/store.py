@@ -45,7 +45,7 @@ from index.embeddings import Embedder
 from index.retriever import HybridRetriever, Snapshot
 from index.types import DocumentInfo, Hit, QueryAnalysis, SearchFilters
 from index.shared_state import SharedDocument, SharedState, SharedStatus
-from index.vector_store import VectorStore, VectorStoreError
+from index.vector_store import DEFAULT_EF_SEARCH, VectorStore, VectorStoreError
 from ingest.types import Chunk, Document, DocumentMeta
 
 log = logging.getLogger("htx.index.store")
@@ -98,7 +98,8 @@ class IndexStore:
     def __init__(self, index_dir: str | Path, embedder: Embedder, chroma_host: str | None = None,
                  chroma_port: int = 8000, collection: str = "htx_chunks", fusion: str = "weighted",
                  lexical_weight: float = 0.6, candidates: int = 30, sync_interval_s: float = 3.0,
-                 lease_s: float = 60.0, lease_wait_s: float = 120.0, replica_id: str | None = None):
+                 lease_s: float = 60.0, lease_wait_s: float = 120.0, replica_id: str | None = None,
+                 ef_search: int = DEFAULT_EF_SEARCH):
         if fusion not in ("weighted", "rrf"):
             raise ValueError(f"unknown fusion {fusion!r} (expected 'weighted' or 'rrf')")
         self.index_dir = Path(index_dir)
@@ -107,7 +108,8 @@ class IndexStore:
         self.embedder = embedder
         self._lock = threading.RLock()
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        self._vectors = VectorStore(self.index_dir, embedder, chroma_host, chroma_port, collection)
+        self._vectors = VectorStore(self.index_dir, embedder, chroma_host, chroma_port, collection,
+                                    ef_search=ef_search)
         self._retriever = HybridRetriever(self._vectors, embedder, fusion, lexical_weight, candidates)
         self._shared: SharedState | None = None
         self._generation = 0  # server mode: the shared generation the snapshot was built from

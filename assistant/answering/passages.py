@@ -190,12 +190,29 @@ def _units(chunk: Chunk) -> tuple[Unit, ...]:
             for j, s in enumerate(split_sentences(body), start=1):
                 units.append(Unit(chunk, s, i, j, "sentence"))
             continue
-        if is_heading_line(line):
+        if is_heading_line(line) or _is_own_legal_heading(line, chunk):
             units.append(Unit(chunk, line, i, 0, "heading"))
             continue
         for j, s in enumerate(split_sentences(line)):
             units.append(Unit(chunk, s, i, j, "sentence"))
     return tuple(units)
+
+
+def _is_own_legal_heading(line: str, chunk: Chunk) -> bool:
+    """An article or chapter heading that ingest put in the chunk's heading path, whatever the
+    length of its title ("Điều 103. Trách nhiệm dân sự của thành viên hộ gia đình, tổ hợp tác,
+    tổ chức khác không có tư cách pháp nhân"): the line, folded, equals one of the path's
+    labels, or begins with it where ingest shortened the label with "…". One sentence only, so
+    an article whose content follows its number on the same line stays content."""
+    if legal_title(line) is None or len(split_sentences(line)) > 1:
+        return False
+    text = fold(line).rstrip(" :;.,")
+    for label in chunk.heading_path:
+        cut = label.endswith("…")
+        key = fold(label.rstrip("…")).rstrip(" :;.,")
+        if key and (text == key or (cut and text.startswith(key))):
+            return True
+    return False
 
 
 def is_label(unit: Unit) -> bool:
