@@ -123,7 +123,7 @@ def counterfactual_negatives(answerer, prepared: Sequence) -> list:
 
 
 def _decide_rows(answerer, prepared: Sequence, unit_w):
-    from assistant.answering.amounts import check as amount_check
+    from assistant.answering.amounts import check_read as amount_check
     from assistant.answering.decide import FEATURES, features
     from assistant.answering.scope import check
     from assistant.answering.select import rescore
@@ -134,8 +134,7 @@ def _decide_rows(answerer, prepared: Sequence, unit_w):
         if not run.query.typed or (run.missing_provinces and not run.snap.national):
             continue  # decided by facts, not by the model
         facts = check(run.query, run.snap, run.scope_docs)
-        read = list({c.chunk.chunk_id: c.chunk.text for c in run.cands}.values())
-        if amount_check(run.query.restored, read, facts.words).none_stated:
+        if amount_check(run.query.restored, run.cands, facts.words).none_stated:
             continue  # an amount asked that no passage read states: refused by that fact
         cands = rescore(run.cands, unit_w)
         top_dense = max((h.dense_score for h in (run.searches[0].hits if run.searches else ())), default=0.0)

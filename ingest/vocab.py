@@ -1,8 +1,9 @@
 """Domain vocabulary: provinces, agencies and abbreviations, with their short forms.
 
 The vocabulary lives in data files (``ingest/data/provinces.json``, ``agencies.json``,
-``abbreviations.json``, ``units.json``: units of measure a question can ask an amount in); files of the same names under ``<data_dir>/vocab/`` are merged over
-the packaged ones (an entry with the same canonical name replaces the packaged entry).
+``abbreviations.json``, and ``units.json``: units of measure a question can ask an amount in);
+files of the same names under ``<data_dir>/vocab/`` are merged over the packaged ones (an entry
+with the same canonical name replaces the packaged entry).
 :func:`load_vocab` takes that directory explicitly; the runtime calls :func:`use_data_dir`
 once at start-up so that the module-level helpers (``find_provinces`` ...) see the user's
 additions.
@@ -347,7 +348,8 @@ def load_vocab(data_dir: Path | None = None) -> Vocab:
         for f in forms:
             owner.setdefault(fold(f), canonical)
     agency_aliases = {c: tuple(f for f in forms if owner[fold(f)] == c) for c, forms in agency_aliases.items()}
-    units = {"ask_words": _packaged("units.json")["ask_words"], "number_words": _packaged("units.json")["number_words"],
+    grammar = _packaged("units.json")  # ask words and number words are packaged; kinds can be added
+    units = {"ask_words": grammar["ask_words"], "number_words": grammar["number_words"],
              "units": dict(_merged("units.json", "units", data_dir))}
     return Vocab(
         provinces=provinces, agencies=agencies, abbreviations=abbreviations, units=units,

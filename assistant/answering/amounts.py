@@ -87,10 +87,20 @@ def _active_kinds() -> tuple[_Kind, ...]:
     return _kinds(json.dumps(vocab().units, ensure_ascii=False, sort_keys=True))
 
 
-def asked_kinds(question: str) -> tuple[str, ...]:
-    """The kinds of amount the question asks for, in the vocabulary's order ("percent", "money")."""
+def _asked(question: str) -> list[_Kind]:
     text = nfc(question or "").lower()
-    return tuple(k.name for k in _active_kinds() if k.asked.search(text))
+    return [k for k in _active_kinds() if k.asked.search(text)]
+
+
+def asked_kinds(question: str) -> tuple[str, ...]:
+    """The kinds of amount the question asks for ("percent", "money")."""
+    return tuple(k.name for k in _asked(question))
+
+
+def check_read(question: str, cands: Iterable, words: Sequence[str] = ()) -> AmountCheck:
+    """:func:`check` on the passages the answer layer read: the chunk of every candidate unit,
+    once each."""
+    return check(question, list({c.chunk.chunk_id: c.chunk.text for c in cands}.values()), words)
 
 
 def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> AmountCheck:
@@ -103,7 +113,7 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     đây:") and the item that states the amount ("a) Nam từ đủ 20 tuổi trở lên") are read
     together. When no passage holds them (the question says "tài xế", the law "người lái xe"),
     any passage read may state the amount."""
-    kinds = [k for k in _active_kinds() if k.asked.search(nfc(question or "").lower())]
+    kinds = _asked(question)
     if not kinds:
         return AmountCheck()
     keys = [fold(w) for w in words if w.strip()]
