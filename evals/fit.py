@@ -123,19 +123,20 @@ def counterfactual_negatives(answerer, prepared: Sequence) -> list:
 
 
 def _decide_rows(answerer, prepared: Sequence, unit_w):
-    from assistant.answering.amounts import check_read as amount_check
-    from assistant.answering.decide import FEATURES, features
+    from assistant.answering.amounts import check_read as amount_check, question_forms
+    from assistant.answering.decide import FEATURES, fact_reason, features, province_unanswerable
     from assistant.answering.scope import check
     from assistant.answering.select import rescore
 
     rows = []
     for p in prepared:
         run = p.run
-        if not run.query.typed or (run.missing_provinces and not run.snap.national):
+        if not run.query.typed or province_unanswerable(run.query, run.snap, run.missing_provinces):
             continue  # decided by facts, not by the model
         facts = check(run.query, run.snap, run.scope_docs)
-        if amount_check(run.query.restored, run.cands, facts.words).none_stated:
-            continue  # an amount asked that no passage read states: refused by that fact
+        if fact_reason(facts, amount_check(question_forms(run.query), run.cands, facts.words), run.query,
+                       run.missing_documents):
+            continue  # refused by a fact (an amount no passage read states, an agency no document names)
         cands = rescore(run.cands, unit_w)
         top_dense = max((h.dense_score for h in (run.searches[0].hits if run.searches else ())), default=0.0)
         f = features(run.query, cands, top_dense, run.snap, facts)

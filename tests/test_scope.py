@@ -74,6 +74,21 @@ def test_an_agency_the_provinces_documents_do_not_name_is_absent(tmp_path):
     assert check(q2, snap, _docs_of(snap, "Quảng Trị")).absent_agencies == ()
 
 
+LAW_WORDS = ("LUẬT\nTHƯƠNG MẠI NÔNG THÔN\n\nĐiều 1. Phạm vi điều chỉnh\nLuật này khuyến khích các cơ sở "
+             "công nghiệp và hộ công thương nghiệp ở nông thôn liên kết với hợp tác xã.\n")
+
+
+def test_a_law_that_holds_an_agency_s_words_does_not_name_a_province_s_agency(tmp_path):
+    """"cơ sở công nghiệp", "công thương nghiệp" hold the words of "Sở Công Thương" and assign it nothing: a
+    question about Hà Tĩnh's Sở Công Thương finds it absent (Hà Tĩnh's plan does not name it),
+    while a question naming no province reads the law's words as before."""
+    snap = _snapshot(tmp_path, {"a": PLAN_A, "law": LAW_WORDS})
+    q = _query("Sở Công Thương tỉnh Hà Tĩnh phải làm gì?", agencies=("Sở Công Thương",), provinces=("Hà Tĩnh",))
+    assert check(q, snap, _docs_of(snap, "Hà Tĩnh")).absent_agencies == ("Sở Công Thương",)
+    anywhere = _query("Sở Công Thương phải làm gì?", agencies=("Sở Công Thương",))
+    assert check(anywhere, snap, scope_docs(snap, ())).absent_agencies == ()
+
+
 def test_numbers_are_compared_without_separators_or_leading_zeros(tmp_path):
     assert number_key("15.000") == number_key("15000") and number_key("02") == number_key("2")
     snap = _snapshot(tmp_path, {"a": PLAN_A})
@@ -82,19 +97,48 @@ def test_numbers_are_compared_without_separators_or_leading_zeros(tmp_path):
     assert check(_query("Hà Tĩnh tổ chức 40 lớp tập huấn cho ai?"), snap, docs).absent_numbers == ("40",)
 
 
+LAW = ("LUẬT\nTHỦY LỢI\n\nĐiều 1. Phạm vi điều chỉnh\nLuật này quy định về hoạt động thủy lợi đến năm 2035 "
+       "và trách nhiệm của Sở Tài chính.\n")
+
+
+def test_a_year_the_provinces_own_documents_never_name_is_a_period_they_do_not_cover(tmp_path):
+    """Hà Tĩnh's plan is for 2024: a question about Hà Tĩnh in 2030 asks for a period it does not
+    cover, though a national law in scope names years of its own; a question naming no
+    province is not checked (a law's text seldom carries its year)."""
+    snap = _snapshot(tmp_path, {"a": PLAN_A, "law": LAW})
+    docs = _docs_of(snap, "Hà Tĩnh")
+    assert len(docs) == 2  # the plan and the national law
+    later = _query("Đến năm 2035, Hà Tĩnh hỗ trợ hợp tác xã xây kho lạnh thế nào?", provinces=("Hà Tĩnh",))
+    assert check(later, snap, docs).absent_years == ("2035",)
+    assert check(later, snap, docs).absent_numbers == ()  # the law names 2035: not absent from the scope
+    same = _query("Năm 2024 Hà Tĩnh hỗ trợ hợp tác xã xây kho lạnh thế nào?", provinces=("Hà Tĩnh",))
+    assert check(same, snap, docs).absent_years == ()
+    nowhere = _query("Luật Thủy lợi năm 2017 quy định gì về trách nhiệm của Sở Tài chính?")
+    assert check(nowhere, snap, scope_docs(snap, ())).absent_years == ()
+    # a number that is not a year (a count, an amount) is not a period
+    count = _query("Hà Tĩnh tổ chức 2500 lớp tập huấn cho ai?", provinces=("Hà Tĩnh",))
+    assert check(count, snap, docs).absent_years == ()
+
+
 # --- through the answering pipeline, on the bundled corpus ---------------------------------------
 
 
-def test_answer_names_an_agency_the_province_does_not_mention(answerer):
+def test_an_agency_the_province_does_not_mention_is_refused_and_named(answerer):
+    """Any duty quoted would be another agency's or another province's: refused, with the agency
+    named and related passages offered."""
     ans = answerer.ask("Điện lực tỉnh Tây Ninh phải làm gì cho hợp tác xã?")
-    assert "không nhắc đến Điện lực" in ans.answer, ans.answer
+    assert ans.refused and ans.metadata["refusal_reason"] == "agency_not_in_scope", ans.answer
+    assert "không nhắc đến Điện lực" in ans.answer and ans.related, ans.answer
     other = answerer.ask("Điện lực Kiên Giang phải làm gì cho hợp tác xã?")
     assert not other.refused and "không nhắc đến Điện lực" not in other.answer, other.answer
 
 
-def test_answer_names_a_year_no_document_uses(answerer):
+def test_a_year_the_province_s_documents_do_not_cover_is_refused_and_named(answerer):
     ans = answerer.ask("Đến năm 2035 Kiên Giang muốn có bao nhiêu hợp tác xã?")
-    assert "“2035”" in ans.answer, ans.answer
+    assert ans.refused and ans.metadata["refusal_reason"] == "period_not_covered", ans.answer
+    assert "2035" in ans.answer, ans.answer
+    covered = answerer.ask("Đến năm 2020 Kiên Giang muốn bao nhiêu phần trăm HTX nông nghiệp có điện ba pha?")
+    assert not covered.refused and "75%" in covered.answer, covered.answer
 
 
 @pytest.mark.parametrize("question", [
@@ -104,3 +148,15 @@ def test_answer_names_a_year_no_document_uses(answerer):
 def test_answerable_questions_name_nothing_absent(answerer, question):
     ans = answerer.ask(question)
     assert not ans.refused and "không nhắc đến" not in ans.answer, ans.answer
+
+
+def test_a_figure_asked_of_a_document_not_loaded_is_refused_and_the_document_named(answerer):
+    """A figure quoted from a loaded plan is not the unloaded decree's figure."""
+    ans = answerer.ask("Theo Nghị định 99/2031/NĐ-CP, mỗi hợp tác xã được hỗ trợ tối đa bao nhiêu?")
+    assert ans.refused and ans.metadata["refusal_reason"] == "document_not_loaded", ans.answer
+    assert "99/2031/NĐ-CP" in ans.answer and "chưa được nạp" in ans.answer, ans.answer
+
+
+def test_a_question_about_how_loaded_plans_cite_an_unloaded_law_is_answered(answerer):
+    ans = answerer.ask("Kiên Giang triển khai Luật Hợp tác xã theo những nghị định nào?")
+    assert not ans.refused and "NĐ-CP" in ans.answer, ans.answer

@@ -3,7 +3,10 @@
 "… là bao nhiêu phần trăm?", "vay tối đa bao nhiêu tiền?", "thời hạn mấy năm?", "cách khu dân
 cư tối thiểu bao nhiêu mét?", "bao lâu?": a question that asks for an amount in a unit of
 measure (a percentage, money, a length, an area, a duration, an age) is answered only by a
-passage that states a number in that unit. When none of the passages the answer layer read
+passage that states a number in that unit. A question that asks for a value with a format of
+its own ("cho xin số điện thoại", "số tài khoản", "email") is answered only by a passage that
+holds a value in that format (``stated_patterns``: a phone number's digits, an address with
+"@"). When none of the passages the answer layer read
 (the chunk of every candidate unit: the top retrieved passages of each search and their
 structural neighbours) states one, the documents do not give the figure, however much else
 they say about the topic, and quoting the closest sentence would answer a different question.
@@ -46,12 +49,14 @@ class AmountCheck:
 class _Kind:
     name: str
     label: str
-    asked: re.Pattern[str]
+    asked: re.Pattern[str] | None  # on folded text
     stated: re.Pattern[str]
+    named: re.Pattern[str] | None = None  # a quantity named then asked for, on lower-case text with diacritics
 
 
-def _alternatives(words: Iterable[str]) -> str:
-    return "|".join(re.escape(w.lower()) for w in sorted(set(words), key=len, reverse=True))
+def _alternatives(words: Iterable[str], folded: bool = False) -> str:
+    forms = {fold(w) if folded else w.lower() for w in words}
+    return "|".join(re.escape(w) for w in sorted(forms, key=len, reverse=True))
 
 
 @lru_cache(maxsize=8)
@@ -61,23 +66,33 @@ def _kinds(units_json: str) -> tuple[_Kind, ...]:
 
 
 def _compile(units: dict) -> list[_Kind]:
-    ask = _alternatives(units.get("ask_words", ()))
+    ask = _alternatives(units.get("ask_words", ()), folded=True)
+    interrogative = _alternatives(units.get("interrogatives", ()))
     number_words = _alternatives(units.get("number_words", ()))
     # "20", "1.000.000", "8-10", "3 - 5", "từ 16 đến 30", or number words ("mười hai", "ba mươi")
     number = (rf"(?:\d+(?:[.,]\d+)*(?:\s*(?:-|–|đến)\s*\d+(?:[.,]\d+)*)?"
               rf"|(?:(?:{number_words})\s+){{0,4}}(?:{number_words}))" if number_words else r"\d+(?:[.,]\d+)*")
     out = []
     for name, spec in (units.get("units") or {}).items():
-        asked_units = _alternatives(spec.get("asked", ()))
-        alone = _alternatives(spec.get("asked_alone", ()))
+        # questions are matched without diacritics: users often type none ("so dien thoai")
+        asked_units = _alternatives(spec.get("asked", ()), folded=True)
+        alone = _alternatives(spec.get("asked_alone", ()), folded=True)
         parts = [rf"(?<!\w)(?:{ask})\s+(?:{asked_units})(?![\w²])"] if asked_units and ask else []
         if alone:
             parts.append(rf"(?<!\w)(?:{alone})(?!\w)")
         stated = _alternatives(spec.get("stated", ()))
-        if not parts or not stated:
+        forms = [rf"(?<!\w)(?:{number})\s*(?:{stated})(?![\w²])"] if stated else []
+        forms += [f"(?:{p})" for p in spec.get("stated_patterns", ())]  # a value's own format: a phone number
+        # "lãi suất cho vay của Quỹ là bao nhiêu?": a noun that names a quantity measured in this
+        # unit, then an interrogative in the same clause. Matched with diacritics ("lương" is
+        # not "lượng").
+        nouns = _alternatives(spec.get("nouns", ()))
+        named = (re.compile(rf"(?<!\w)(?P<noun>{nouns})(?!\w)[^,;?.!\n]{{0,80}}?(?<!\w)(?:{interrogative})(?!\w)")
+                 if nouns and interrogative else None)
+        if not (parts or named) or not forms:
             continue
-        out.append(_Kind(name, str(spec.get("label") or name), re.compile("|".join(parts)),
-                         re.compile(rf"(?<!\w)(?:{number})\s*(?:{stated})(?![\w²])")))
+        out.append(_Kind(name, str(spec.get("label") or name), re.compile("|".join(parts)) if parts else None,
+                         re.compile("|".join(forms)), named))
     return out
 
 
@@ -87,14 +102,29 @@ def _active_kinds() -> tuple[_Kind, ...]:
     return _kinds(json.dumps(vocab().units, ensure_ascii=False, sort_keys=True))
 
 
-def _asked(question: str) -> list[_Kind]:
-    text = nfc(question or "").lower()
-    return [k for k in _active_kinds() if k.asked.search(text)]
+def _asked(question: str) -> list[tuple[_Kind, str]]:
+    """The kinds asked, each with the noun that named the quantity ("lãi suất"; "" when the kind
+    is asked by its unit alone)."""
+    folded, lower = fold(question or ""), nfc(question or "").lower()
+    out = []
+    for k in _active_kinds():
+        m = k.named.search(lower) if k.named is not None else None
+        if m is not None:
+            out.append((k, m.group("noun")))
+        elif k.asked is not None and k.asked.search(folded):
+            out.append((k, ""))
+    return out
 
 
 def asked_kinds(question: str) -> tuple[str, ...]:
     """The kinds of amount the question asks for ("percent", "money")."""
-    return tuple(k.name for k in _asked(question))
+    return tuple(k.name for k, _ in _asked(question))
+
+
+def question_forms(query) -> str:
+    """The question as restored and as typed (one per line): restoring diacritics can garble an
+    abbreviation or a word typed without them ("sdt" -> "sát"), so both forms are read."""
+    return "\n".join(dict.fromkeys((query.restored, query.typed)))
 
 
 def check_read(question: str, cands: Iterable, words: Sequence[str] = ()) -> AmountCheck:
@@ -112,12 +142,26 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     lead-in that names the topic ("Nam, nữ kết hôn với nhau phải tuân theo các điều kiện sau
     đây:") and the item that states the amount ("a) Nam từ đủ 20 tuổi trở lên") are read
     together. When no passage holds them (the question says "tài xế", the law "người lái xe"),
-    any passage read may state the amount."""
-    kinds = _asked(question)
-    if not kinds:
+    any passage read may state the amount. A quantity the question names by its noun ("lãi
+    suất", "lệ phí", "vốn điều lệ": ``nouns`` in the vocabulary) is stated only in a passage
+    that names it: a percentage of growth is no interest rate, whatever else the passage says."""
+    asked = _asked(question)
+    if not asked:
         return AmountCheck()
-    keys = [fold(w) for w in words if w.strip()]
-    located = [t for t in passages if keys and any(re.search(rf"(?<!\w){re.escape(k)}(?!\w)", fold(t)) for k in keys)]
-    texts = [nfc(t).lower() for t in (located or passages)]
-    missing = [k for k in kinds if not any(k.stated.search(t) for t in texts)]
+    located = _holding(passages, words) or list(passages)
+    missing = []
+    for kind, noun in asked:
+        # a quantity named by its noun ("lãi suất") is stated where the noun is
+        texts = [nfc(t).lower() for t in (_holding(passages, [noun]) if noun else located)]
+        if not any(kind.stated.search(t) for t in texts):
+            missing.append(kind)
+    kinds = [k for k, _ in asked]
     return AmountCheck(tuple(k.name for k in kinds), tuple(k.name for k in missing), tuple(k.label for k in missing))
+
+
+def _holding(passages: Sequence[str], words: Sequence[str]) -> list[str]:
+    """The passages that hold one of ``words`` (without diacritics, as whole words)."""
+    keys = [fold(w) for w in words if w.strip()]
+    if not keys:
+        return []
+    return [t for t in passages if any(re.search(rf"(?<!\w){re.escape(k)}(?!\w)", fold(t)) for k in keys)]

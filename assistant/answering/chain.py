@@ -30,7 +30,7 @@ from index.types import Hit, SearchFilters
 from assistant.answering import compose as composer
 from assistant.answering.corpus import CorpusSnapshot, CorpusView
 from assistant.answering.decide import Decision, decide, intent_caveats
-from assistant.answering.amounts import check_read as amount_check
+from assistant.answering.amounts import check_read as amount_check, question_forms
 from assistant.answering.scope import check as scope_check, scope_docs
 from assistant.answering.select import TOP_SCOPED, Candidate, Search, Selector
 from assistant.answering.types import Answer, Turn
@@ -282,7 +282,7 @@ class AnswerService:
         weights = run.weights or self.weights
         top_dense = max((h.dense_score for h in (run.searches[0].hits if run.searches else ())), default=0.0)
         facts = scope_check(q, snap, run.scope_docs)
-        amounts = amount_check(q.restored, run.cands, facts.words)
+        amounts = amount_check(question_forms(q), run.cands, facts.words)
         run.decision = d = decide(q, run.cands, top_dense, snap, weights, facts, run.missing_provinces,
                                   run.missing_documents, amounts)
         metadata: dict[str, Any] = {

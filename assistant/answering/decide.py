@@ -8,10 +8,15 @@ its topic words, numbers and agency, ``scope.check``), with weights and the two 
 below ``caveat_below`` it answers but says the documents may not answer exactly. A false
 refusal is the costliest error, so the fit weighs it several times a missed refusal.
 
-Three refusals are facts, not scores: an empty question; a question scoped to provinces that
-have no document when no national document is loaded either; and a question that asks for an
-amount in a unit ("bao nhiêu phần trăm", "mấy năm") that none of the passages read states a
-number in (``amounts.check``).
+Some refusals are facts, not scores: an empty question; a question scoped to provinces that
+have no document when no national document is loaded either; a question that asks for an
+amount in a unit ("bao nhiêu phần trăm", "mấy năm") or a value with a format of its own ("số
+điện thoại") that none of the passages read states (``amounts.check``); a figure asked of a document that is
+not loaded ("Theo Nghị định 45/2021/NĐ-CP, lãi suất là bao nhiêu?"); a question about an
+agency that no document in its scope names ("Sở Công Thương" in a question about a province
+whose plan never mentions it: any answer would borrow another agency's or another province's
+duties); and a question about a province in a year that none of the province's documents
+mentions ("đến năm 2030" of a plan whose targets stop at 2020, ``scope.check``).
 
 Caveats and refusals name what the documents do not say: a province with no document of its
 own (answered from national documents), a document named in the question that is not loaded,
@@ -34,7 +39,7 @@ from assistant.answering.understand import Query
 from assistant.answering.weights import Weights
 
 FEATURES = ("bias", "top_p", "top_dense", "cov_best", "oov", "pair_oov", "num_missing", "mean_top3", "rare_hit",
-            "pair_best", "word_absent", "agency_absent")
+            "pair_best", "word_absent")
 RARE_TERMS = 3  # the question's rarest terms, which usually name what it is about
 
 REFUSAL_MESSAGE = "Các văn bản hiện có không đề cập đến nội dung này, nên tôi không thể trả lời chính xác."
@@ -51,7 +56,9 @@ PUBLIC_TEXT = " ".join([REFUSAL_MESSAGE, RELATED_NOTE, ASK_SPECIFIC, EMPTY_MESSA
 class Decision:
     action: str  # answer | caveat | refuse
     p: float = 1.0
-    reason: str | None = None  # for refusals: empty_question | province_not_in_corpus | amount_not_stated | weak_evidence
+    # for refusals: empty_question | province_not_in_corpus | amount_not_stated | document_not_loaded |
+    # agency_not_in_scope | period_not_covered | weak_evidence
+    reason: str | None = None
     message: str = ""
     caveats: list[str] = field(default_factory=list)
     features: dict[str, float] = field(default_factory=dict)
@@ -77,7 +84,6 @@ def features(query: Query, cands: Sequence[Candidate], top_dense: float, snap: C
     return {
         "bias": 1.0,
         "word_absent": facts.word_absent,
-        "agency_absent": 1.0 if facts.absent_agencies else 0.0,
         "rare_hit": sum(w for t, w in rare if t in have) / rare_total if rare_total else 0.0,
         "pair_best": len(tw.pairs & have_pairs) / len(tw.pairs) if tw.pairs else 0.0,
         "top_p": top[0] if top else 0.0,
@@ -90,6 +96,32 @@ def features(query: Query, cands: Sequence[Candidate], top_dense: float, snap: C
     }
 
 
+def province_unanswerable(query: Query, snap: CorpusSnapshot, missing_provinces: Sequence[str]) -> bool:
+    """The question is only about provinces with no document, and no national document is
+    loaded that could answer it."""
+    if not missing_provinces or [p for p in query.provinces if p not in missing_provinces]:
+        return False
+    return not snap.national
+
+
+def fact_reason(facts: ScopeFacts, amounts: AmountCheck, query: Query | None = None,
+                missing_documents: Sequence[str] = ()) -> str | None:
+    """The refusal that a fact about the documents settles, before any score: the amount asked
+    is stated in no passage read; a figure is asked of a document that is not loaded ("Theo
+    Nghị định 45/2021/NĐ-CP, lãi suất là bao nhiêu?": a figure from another document is not that
+    document's); the agency asked about is named by no document in scope; or the year asked
+    about is named by none of the province's documents."""
+    if amounts.none_stated:
+        return "amount_not_stated"
+    if missing_documents and query is not None and query.has("figure"):
+        return "document_not_loaded"
+    if facts.absent_agencies:
+        return "agency_not_in_scope"
+    if facts.absent_years:
+        return "period_not_covered"
+    return None
+
+
 def probability(f: dict[str, float], weights: Weights) -> float:
     return sigmoid(sum(w * f[name] for w, name in zip(weights.decide, FEATURES)))
 
@@ -99,7 +131,7 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
            amounts: AmountCheck = AmountCheck()) -> Decision:
     if not query.typed.strip():
         return Decision("refuse", 0.0, "empty_question", EMPTY_MESSAGE)
-    if missing_provinces and not snap.national and not [p for p in query.provinces if p not in missing_provinces]:
+    if province_unanswerable(query, snap, missing_provinces):
         have = ", ".join(snap.provinces)
         where = ", ".join(missing_provinces)
         return Decision("refuse", 0.0, "province_not_in_corpus",
@@ -110,11 +142,17 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
     f = features(query, cands, top_dense, snap, facts)
     p = probability(f, weights)
     not_loaded = (f" Văn bản {', '.join(missing_documents)} chưa được nạp vào kho." if missing_documents else "")
-    if amounts.none_stated:
+    reason = fact_reason(facts, amounts, query, missing_documents)
+    if reason == "amount_not_stated":
         what = ", ".join(amounts.labels)
         return Decision("refuse", p, "amount_not_stated",
                         f"Các văn bản hiện có không nêu {what} cho nội dung này, nên tôi không thể trả lời chính xác."
                         + not_loaded, features=f, absent=(*missing_documents, *amounts.labels))
+    if reason == "document_not_loaded":
+        return Decision("refuse", p, reason, f"{REFUSAL_MESSAGE}{not_loaded}", features=f, absent=tuple(missing_documents))
+    if reason is not None:
+        return Decision("refuse", p, reason, _absence_message(facts, snap) + not_loaded, features=f,
+                        absent=(*missing_documents, *_absent_items(facts, False)))
     if p < weights.refuse_below:
         return Decision("refuse", p, "weak_evidence", _absence_message(facts, snap) + not_loaded, features=f,
                         absent=(*missing_documents, *_absent_items(facts, True)))
@@ -142,12 +180,15 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
 
 
 def _absent_items(facts: ScopeFacts, with_words: bool) -> tuple[str, ...]:
-    return (*facts.absent_agencies, *(facts.absent_words if with_words else ()), *facts.absent_numbers)
+    numbers = (*facts.absent_numbers, *(y for y in facts.absent_years if y not in facts.absent_numbers))
+    return (*facts.absent_agencies, *(facts.absent_words if with_words else ()), *numbers)
 
 
 def _where(facts: ScopeFacts, snap: CorpusSnapshot) -> str:
-    provinces = {snap.docs[d].province for d in facts.docs if d in snap.docs}
-    if provinces and None not in provinces and "" not in provinces and len(snap.docs) > len(facts.docs):
+    """"Các văn bản của Tây Ninh" when the scope is some provinces' documents (with or without
+    the national ones, which lack what is named too), else "Các văn bản hiện có"."""
+    provinces = {snap.docs[d].province for d in facts.docs if d in snap.docs and snap.docs[d].province}
+    if provinces and len(snap.docs) > len(facts.docs):
         return f"Các văn bản của {', '.join(sorted(provinces))}"
     return "Các văn bản hiện có"
 
@@ -163,9 +204,13 @@ def _absent_named(facts: ScopeFacts, snap: CorpusSnapshot, with_words: bool = Tr
     nowhere = [f"“{w}”" for w in words if w in facts.missing_words]
     elsewhere = [f"“{w}”" for w in words if w not in facts.missing_words]
     names = [*facts.absent_agencies, *nowhere, *(f"“{n}”" for n in facts.absent_numbers)]
+    years = [y for y in facts.absent_years if y not in facts.absent_numbers]
     out = []
     if names:
         out.append(f"{_where(facts, snap)} không nhắc đến {', '.join(names)}.")
+    if years:
+        provinces = sorted({snap.docs[d].province for d in facts.docs if d in snap.docs and snap.docs[d].province})
+        out.append(f"Các văn bản của {', '.join(provinces)} không nhắc đến năm {', '.join(years)}.")
     if elsewhere:
         out.append(f"Các văn bản sát nhất với câu hỏi không nhắc đến {', '.join(elsewhere)}.")
     return " ".join(out)

@@ -10,10 +10,14 @@ of things the question names against those documents, as facts about the corpus,
   "điện thoại". A word is in a document when each pair of its adjacent syllables occurs there;
 - **numbers** of two or more digits ("2030", "500"), thousands separators and leading zeros
   ignored;
-- **the agency** asked about ("Sở Công Thương" in a question about Tây Ninh).
+- **the agency** asked about ("Sở Công Thương" in a question about Tây Ninh);
+- **years** ("đến năm 2030", "giai đoạn 2021-2025") in a question about a province: a year that
+  none of that province's own documents mentions is a period they do not cover (a plan with
+  targets to 2020 says nothing of 2030). National documents are not read for this: a law's
+  text seldom carries its own year, and it sets no province's targets.
 
-The absent ones become features of the decision (``decide.FEATURES``) and are named in what
-the assistant says ("Các văn bản của Tây Ninh không nhắc đến Sở Công Thương"). Reading them
+An absent agency or year settles a refusal (``decide.fact_reason``); absent words and numbers
+are features of the decision (``decide.FEATURES``). All are named in what the assistant says ("Các văn bản của Tây Ninh không nhắc đến Sở Công Thương"). Reading them
 costs a few set look-ups per word: the per-document sets are built once per index version
 (``corpus.CorpusSnapshot``).
 """
@@ -35,6 +39,7 @@ MAX_WORD = 4  # syllables of the longest word looked up
 _SYLLABLE = re.compile(r"\w+", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?;:\n]+(?=\s|$)")
 _NUMBER = re.compile(r"(?<![\w/])\d{2,}(?:[.,]\d{3})*(?![\w/])")
+_YEAR = re.compile(r"(?<![\w/.,])(?:19|20)\d{2}(?![\w/]|[.,]\d)")
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class ScopeFacts:
     absent_agencies: tuple[str, ...]
 
     missing_words: tuple[str, ...] = ()  # in no document of the scope at all
+    absent_years: tuple[str, ...] = ()  # years of a question about a province that its documents never name
 
     @property
     def word_absent(self) -> float:
@@ -157,9 +163,7 @@ def check(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> ScopeFacts
     """
     docs = tuple(docs)
     agency = query.agencies[0] if query.agencies else None
-    agency_key = _SYLLABLE.findall(fold(agency)) if agency else []
-    agency_docs = {d for d in docs if agency is not None
-                   and (agency in snap.doc_agencies.get(d, ()) or _in_docs(agency_key, snap, (d,)))}
+    agency_docs = _agency_docs(query, agency, snap, docs)
     best: tuple[float, int, list[str], tuple[str, ...]] | None = None
     for sentence in _sentences(query.restored):
         words = topic_words(replace(query, restored=sentence))
@@ -177,7 +181,40 @@ def check(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> ScopeFacts
     absent_n = tuple(n for n in numbers if not any(n in snap.doc_numbers.get(d, ()) for d in docs))
     absent_a = (agency,) if agency is not None and not agency_docs else ()
     missing_w = tuple(w for w in absent_w if not _in_docs(_SYLLABLE.findall(fold(w)), snap, docs))
-    return ScopeFacts(docs, tuple(words), absent_w, absent_n, absent_a, missing_w)
+    return ScopeFacts(docs, tuple(words), absent_w, absent_n, absent_a, missing_w, _absent_years(query, snap, docs))
+
+
+def _own_docs(snap: CorpusSnapshot, docs: Sequence[str]) -> tuple[str, ...]:
+    """The provincial documents among ``docs`` (those of the provinces a question names)."""
+    return tuple(d for d in docs if d in snap.docs and snap.docs[d].province)
+
+
+def _agency_docs(query: Query, agency: str | None, snap: CorpusSnapshot, docs: Sequence[str]) -> set[str]:
+    """The documents in scope that name the agency asked about: by the agency names ingest found
+    in them, or by the agency's words. In a question about a province, a province's own agency
+    ("Sở Công Thương", ``scope: local`` in the vocabulary) counts in a national document only
+    when ingest found it named there: a law's "cơ sở tài chính" holds the words of "Sở Tài
+    chính" and assigns it nothing."""
+    if agency is None:
+        return set()
+    from ingest.vocab import vocab
+
+    key = _SYLLABLE.findall(fold(agency))
+    loose = set(_own_docs(snap, docs)) if query.provinces and not vocab().is_national(agency) else set(docs)
+    return {d for d in docs
+            if agency in snap.doc_agencies.get(d, ()) or (d in loose and _in_docs(key, snap, (d,)))}
+
+
+def _absent_years(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> tuple[str, ...]:
+    """The question's years that none of the named provinces' own documents in scope contains
+    (only for a question that names a province with documents)."""
+    if not query.provinces:
+        return ()
+    own = _own_docs(snap, docs)
+    if not own:
+        return ()
+    years = dict.fromkeys(_YEAR.findall(query.restored))
+    return tuple(y for y in years if not any(y in snap.doc_numbers.get(d, ()) for d in own))
 
 
 def _asks(sentence: str) -> bool:

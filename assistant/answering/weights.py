@@ -53,7 +53,7 @@ def default_weights() -> Weights:
             "cov_rel": 1.0, "pairs_rel": 1.0, "local": 1.0}
     decide = {"bias": -3.0, "top_p": 3.0, "top_dense": 0.0, "cov_best": 3.0, "oov": -3.0, "pair_oov": -1.0, "num_missing": -1.0,
               "mean_top3": 1.0, "rare_hit": 1.0, "pair_best": 1.0,
-              "word_absent": -1.0, "agency_absent": -1.0}
+              "word_absent": -1.0}
     return Weights(unit=tuple(unit[f] for f in UF), decide=tuple(decide[f] for f in DF))
 
 
