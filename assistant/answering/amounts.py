@@ -148,20 +148,23 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     asked = _asked(question)
     if not asked:
         return AmountCheck()
-    located = _holding(passages, words) or list(passages)
+    folded = [fold(t) for t in passages]
+    located = _holding(passages, folded, words) or list(passages)
     missing = []
     for kind, noun in asked:
         # a quantity named by its noun ("lãi suất") is stated where the noun is
-        texts = [nfc(t).lower() for t in (_holding(passages, [noun]) if noun else located)]
+        texts = [nfc(t).lower() for t in (_holding(passages, folded, [noun]) if noun else located)]
         if not any(kind.stated.search(t) for t in texts):
             missing.append(kind)
     kinds = [k for k, _ in asked]
     return AmountCheck(tuple(k.name for k in kinds), tuple(k.name for k in missing), tuple(k.label for k in missing))
 
 
-def _holding(passages: Sequence[str], words: Sequence[str]) -> list[str]:
-    """The passages that hold one of ``words`` (without diacritics, as whole words)."""
+def _holding(passages: Sequence[str], folded: Sequence[str], words: Sequence[str]) -> list[str]:
+    """The passages that hold one of ``words`` (without diacritics, as whole words; ``folded``:
+    the passages folded, in the same order)."""
     keys = [fold(w) for w in words if w.strip()]
     if not keys:
         return []
-    return [t for t in passages if any(re.search(rf"(?<!\w){re.escape(k)}(?!\w)", fold(t)) for k in keys)]
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(k)}(?!\w)" for k in keys))
+    return [t for t, f in zip(passages, folded) if pattern.search(f)]
