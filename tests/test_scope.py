@@ -84,9 +84,13 @@ def test_a_law_that_holds_an_agency_s_words_does_not_name_a_province_s_agency(tm
     while a question naming no province reads the law's words as before."""
     snap = _snapshot(tmp_path, {"a": PLAN_A, "law": LAW_WORDS})
     q = _query("Sở Công Thương tỉnh Hà Tĩnh phải làm gì?", agencies=("Sở Công Thương",), provinces=("Hà Tĩnh",))
-    assert check(q, snap, _docs_of(snap, "Hà Tĩnh")).absent_agencies == ("Sở Công Thương",)
+    facts = check(q, snap, _docs_of(snap, "Hà Tĩnh"))
+    assert facts.absent_agencies == ("Sở Công Thương",) and facts.province_agency_absent
     anywhere = _query("Sở Công Thương phải làm gì?", agencies=("Sở Công Thương",))
     assert check(anywhere, snap, scope_docs(snap, ())).absent_agencies == ()
+    # named nowhere, but the question names no province: said, not refused for (decide.fact_reason)
+    unnamed = check(_query("Sở Xây dựng phải làm gì?", agencies=("Sở Xây dựng",)), snap, scope_docs(snap, ()))
+    assert unnamed.absent_agencies == ("Sở Xây dựng",) and not unnamed.province_agency_absent
 
 
 def test_numbers_are_compared_without_separators_or_leading_zeros(tmp_path):

@@ -54,6 +54,8 @@ class ScopeFacts:
 
     missing_words: tuple[str, ...] = ()  # in no document of the scope at all
     absent_years: tuple[str, ...] = ()  # years of a question about a province that its documents never name
+    # the question names a province with documents of its own, and none of them names its agency
+    province_agency_absent: bool = False
 
     @property
     def word_absent(self) -> float:
@@ -181,7 +183,9 @@ def check(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> ScopeFacts
     absent_n = tuple(n for n in numbers if not any(n in snap.doc_numbers.get(d, ()) for d in docs))
     absent_a = (agency,) if agency is not None and not agency_docs else ()
     missing_w = tuple(w for w in absent_w if not _in_docs(_SYLLABLE.findall(fold(w)), snap, docs))
-    return ScopeFacts(docs, tuple(words), absent_w, absent_n, absent_a, missing_w, _absent_years(query, snap, docs))
+    own = _own_docs(snap, docs) if query.provinces else ()
+    return ScopeFacts(docs, tuple(words), absent_w, absent_n, absent_a, missing_w, _absent_years(query, snap, docs),
+                      province_agency_absent=bool(absent_a and own))
 
 
 def _own_docs(snap: CorpusSnapshot, docs: Sequence[str]) -> tuple[str, ...]:
