@@ -104,8 +104,7 @@ def province_unanswerable(query: Query, snap: CorpusSnapshot, missing_provinces:
     return not snap.national
 
 
-def fact_reason(facts: ScopeFacts, amounts: AmountCheck, query: Query | None = None,
-                missing_documents: Sequence[str] = ()) -> str | None:
+def fact_reason(facts: ScopeFacts, amounts: AmountCheck, query: Query, missing_documents: Sequence[str]) -> str | None:
     """The refusal that a fact about the documents settles, before any score: the amount asked
     is stated in no passage read; a figure is asked of a document that is not loaded ("Theo
     Nghị định 45/2021/NĐ-CP, lãi suất là bao nhiêu?": a figure from another document is not that
@@ -116,7 +115,7 @@ def fact_reason(facts: ScopeFacts, amounts: AmountCheck, query: Query | None = N
     documents."""
     if amounts.none_stated:
         return "amount_not_stated"
-    if missing_documents and query is not None and query.has("figure"):
+    if missing_documents and query.has("figure"):
         return "document_not_loaded"
     if facts.province_agency_absent:
         return "agency_not_in_scope"
@@ -182,9 +181,15 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
                     lead=f"{named} {NEAREST_NOTE}" if named else "")
 
 
+def _province_years(facts: ScopeFacts) -> list[str]:
+    """Years the province's documents lack that other documents in scope name (those no
+    document names are among ``absent_numbers`` already)."""
+    return [y for y in facts.absent_years if y not in facts.absent_numbers]
+
+
 def _absent_items(facts: ScopeFacts, with_words: bool) -> tuple[str, ...]:
-    numbers = (*facts.absent_numbers, *(y for y in facts.absent_years if y not in facts.absent_numbers))
-    return (*facts.absent_agencies, *(facts.absent_words if with_words else ()), *numbers)
+    return (*facts.absent_agencies, *(facts.absent_words if with_words else ()), *facts.absent_numbers,
+            *_province_years(facts))
 
 
 def _where(facts: ScopeFacts, snap: CorpusSnapshot) -> str:
@@ -207,7 +212,7 @@ def _absent_named(facts: ScopeFacts, snap: CorpusSnapshot, with_words: bool = Tr
     nowhere = [f"“{w}”" for w in words if w in facts.missing_words]
     elsewhere = [f"“{w}”" for w in words if w not in facts.missing_words]
     names = [*facts.absent_agencies, *nowhere, *(f"“{n}”" for n in facts.absent_numbers)]
-    years = [y for y in facts.absent_years if y not in facts.absent_numbers]
+    years = _province_years(facts)
     out = []
     if names:
         out.append(f"{_where(facts, snap)} không nhắc đến {', '.join(names)}.")
