@@ -119,7 +119,9 @@ def answer_stats(svc, questions: Sequence[str], warmup: int = WARMUP) -> dict[st
         tm = ans.timings_ms
         layer.append(sum(tm.get(k, 0.0) for k in ("understand", "select", "compose")) / 1000.0)
         retrieve.append(tm.get("retrieve", 0.0) / 1000.0)
-    return {"answer": percentiles(total), "layer": percentiles(layer), "retrieve": percentiles(retrieve)}
+    view = svc.corpus.snapshot()  # built once per index version, before the first answer
+    return {"answer": percentiles(total), "layer": percentiles(layer), "retrieve": percentiles(retrieve),
+            "view_ms": view.build_ms, "view_new": view.prepared_new}
 
 
 # --- synthetic scale-out ------------------------------------------------------------------
@@ -388,6 +390,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             _out(f"    Trả lời (trích xuất, mặc định): {_fmt_pct(base['answer']['answer'])}")
             _out(f"      trong đó truy hồi:         {_fmt_pct(base['answer']['retrieve'])}")
             _out(f"      trong đó tầng trả lời (hiểu + chọn + soạn): {_fmt_pct(base['answer']['layer'])}")
+            _out(f"      dựng khung đọc kho (một lần mỗi phiên bản chỉ mục): {base['answer']['view_ms']:.0f} ms, "
+                 f"{base['answer']['view_new']} đoạn chuẩn bị mới")
         else:
             _out("    Trả lời: chưa có assistant.answering.chain.AnswerService, bỏ qua")
         _out(f"    Bộ nhớ tiến trình (RSS):     {base['rss_mib']:.0f} MiB")
@@ -408,6 +412,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             _out(f"    Trả lời (trích xuất, mặc định): {_fmt_pct(scaled['answer']['answer'])}")
             _out(f"      trong đó truy hồi:         {_fmt_pct(scaled['answer']['retrieve'])}")
             _out(f"      trong đó tầng trả lời (hiểu + chọn + soạn): {_fmt_pct(scaled['answer']['layer'])}")
+            _out(f"      dựng khung đọc kho (một lần mỗi phiên bản chỉ mục): {scaled['answer']['view_ms']:.0f} ms, "
+                 f"{scaled['answer']['view_new']} đoạn chuẩn bị mới")
             _out(f"    Bộ nhớ tiến trình (RSS):     {scaled['rss_mib']:.0f} MiB (tăng {scaled['rss_delta_mib']:.0f} MiB "
                  "cho kho mở rộng)")
             _out("")

@@ -108,6 +108,24 @@ def expand_abbreviations(text: str) -> str:
     return "".join(out)
 
 
+_ABBR_FOLDED = {k: f" ({fast_fold(v)})" for k, v in _ABBR_TABLE.items()}
+
+
+def fold_expanded(text: str) -> str:
+    """``fast_fold(expand_abbreviations(text))`` with one fold of the text instead of three."""
+    folded = fast_fold(_AMP_RE.sub("&", nfc(text)))
+    out: list[str] = []
+    last = 0
+    for m in _ABBR_RE.finditer(folded):
+        out.append(folded[last:m.end()])
+        out.append(_ABBR_FOLDED[m.group(0)])
+        last = m.end()
+    if not out:
+        return folded
+    out.append(folded[last:])
+    return "".join(out)
+
+
 @lru_cache(maxsize=65536)
 def _fold_syllable(s: str) -> str:
     return fold(s)

@@ -32,7 +32,7 @@ from assistant.answering.corpus import CorpusSnapshot, CorpusView
 from assistant.answering.decide import Decision, decide, intent_caveats
 from assistant.answering.amounts import check_read as amount_check, question_forms
 from assistant.answering.scope import check as scope_check, scope_docs
-from assistant.answering.select import TOP_SCOPED, Candidate, Search, Selector
+from assistant.answering.select import TOP_SCOPED, Candidate, Search, Selector, unit_infos
 from assistant.answering.types import Answer, Turn
 from assistant.answering.understand import Query, Understander
 from assistant.answering.weights import Weights, load_weights
@@ -98,7 +98,7 @@ class AnswerService:
     def __init__(self, store, settings: Settings, weights=None):
         self.store = store
         self.settings = settings
-        self.corpus = CorpusView(store)
+        self.corpus = CorpusView(store, prepare=unit_infos)
         self.weights = weights or load_weights(getattr(settings, "weights_path", None))
         self.understander = Understander(store.analyze)
         self.selector = Selector(self.weights)

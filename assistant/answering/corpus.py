@@ -8,8 +8,12 @@
 - per document, its syllable pairs, numbers and agencies, so that what a question names can
   be checked against the documents in its scope (``scope.py``) with set look-ups.
 
-Building it reads every chunk once; answering a question afterwards reads only the chunks
-retrieval returned and their neighbours, so answer time does not grow with the corpus.
+Building it reads every chunk once, and prepares each chunk's question-independent unit
+features (``CorpusView(prepare=...)``: the select stage's ``unit_infos``), carried over from the
+previous version for every chunk that did not change; answering a question afterwards reads
+only the chunks retrieval returned and their neighbours and computes only what depends on the
+question, so answer time does not grow with the corpus (the cost is paid once per index
+version, and only for new chunks: ``CorpusSnapshot.build_ms`` / ``prepared_new``).
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ import logging
 import math
 import re
 import threading
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
-from index.text import STOPWORDS_FOLDED, expand_abbreviations, fast_fold
+from index.text import STOPWORDS_FOLDED, expand_abbreviations, fast_fold, fold_expanded
 from ingest.types import Chunk, DocumentMeta
 
 log = logging.getLogger("htx.corpus")
@@ -32,7 +38,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 def term_seq(text: str) -> list[str]:
     """Folded content terms of ``text`` in order (abbreviations expanded, stop words and
     one-digit numbers dropped): the vocabulary of the answer layer's scoring."""
-    return _content(_WORD.findall(fast_fold(expand_abbreviations(text))))
+    return _content(_WORD.findall(fold_expanded(text)))
 
 
 def _content(folded: list[str]) -> list[str]:
@@ -55,11 +61,23 @@ class CorpusSnapshot:
     doc_pairs: dict[str, frozenset] = field(default_factory=dict)  # adjacent folded syllable pairs
     doc_numbers: dict[str, frozenset] = field(default_factory=dict)  # number_key of every number
     doc_agencies: dict[str, frozenset] = field(default_factory=dict)  # agencies found at ingest
+    # chunk_id -> (chunk, its prepared question-independent features), see CorpusView(prepare=)
+    prepared: Mapping[str, tuple[Chunk, Any]] = field(default_factory=dict, repr=False, compare=False)
+    prepared_new: int = 0  # chunks whose features this version computed (the rest carried over)
+    build_ms: float = 0.0
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
+    def chunk_features(self, chunk: Chunk, build: Callable[[Chunk], Any]) -> Any:
+        """The chunk's prepared features; for a chunk the snapshot did not prepare (a view
+        built without ``prepare``), built once and cached."""
+        got = self.prepared.get(chunk.chunk_id)
+        if got is not None and got[0] is chunk:
+            return got[1]
+        return self.cached(("features", chunk.chunk_id), lambda: build(chunk))
+
     def cached(self, key, build):
-        """A value derived from this index version (per-chunk unit features), built once."""
+        """A value derived from this index version, built once."""
         value = self._cache.get(key)
         if value is None:
             value = build()
@@ -107,7 +125,12 @@ def number_key(text: str) -> str:
     return digits or "0"
 
 
-def build_snapshot(version: tuple, chunks: list[Chunk], docs: dict[str, DocumentMeta]) -> CorpusSnapshot:
+def build_snapshot(version: tuple, chunks: list[Chunk], docs: dict[str, DocumentMeta],
+                   prepare: Callable[[Chunk], Any] | None = None,
+                   previous: "CorpusSnapshot | None" = None) -> CorpusSnapshot:
+    """The snapshot of ``chunks``; with ``prepare``, every chunk's features too, reused from
+    ``previous`` for a chunk that is equal to the one it was prepared from."""
+    t0 = time.perf_counter()
     df: Counter = Counter()
     by_doc: dict[str, list[Chunk]] = defaultdict(list)
     agency_prov: dict[str, set[str]] = defaultdict(set)
@@ -131,20 +154,35 @@ def build_snapshot(version: tuple, chunks: list[Chunk], docs: dict[str, Document
     position = {c.chunk_id: i for cs in seqs.values() for i, c in enumerate(cs)}
     provinces = tuple(dict.fromkeys(m.province for m in docs.values() if m.province))
     national = any(not m.province for m in docs.values())
-    log.info("corpus view rebuilt: %d documents, %d chunks", len(docs), len(chunks))
+    prepared: dict[str, tuple[Chunk, Any]] = {}
+    new = 0
+    if prepare is not None:
+        old = previous.prepared if previous is not None else {}
+        for c in chunks:
+            got = old.get(c.chunk_id)
+            if got is not None and (got[0] is c or got[0] == c):
+                prepared[c.chunk_id] = (c, got[1])  # equal content: its features hold
+            else:
+                prepared[c.chunk_id] = (c, prepare(c))
+                new += 1
+    build_ms = (time.perf_counter() - t0) * 1000.0
+    log.info("corpus view rebuilt: %d documents, %d chunks, %d prepared anew, %.0f ms",
+             len(docs), len(chunks), new, build_ms)
     return CorpusSnapshot(version=version, docs=dict(docs), n=max(1, len(chunks)), df=df, by_doc=seqs,
                           position=position, agency_provinces={a: tuple(sorted(p)) for a, p in agency_prov.items()},
                           provinces=provinces, national=national, pairs=frozenset(pairs),
                           doc_pairs={d: frozenset(v) for d, v in doc_pairs.items()},
                           doc_numbers={d: frozenset(v) for d, v in doc_numbers.items()},
-                          doc_agencies={d: frozenset(v) for d, v in doc_agencies.items()})
+                          doc_agencies={d: frozenset(v) for d, v in doc_agencies.items()},
+                          prepared=prepared, prepared_new=new, build_ms=build_ms)
 
 
 class CorpusView:
     """The current :class:`CorpusSnapshot`, rebuilt (once, under a lock) when the index changes."""
 
-    def __init__(self, store):
+    def __init__(self, store, prepare: Callable[[Chunk], Any] | None = None):
         self.store = store
+        self.prepare = prepare
         self._lock = threading.Lock()
         self._snap: CorpusSnapshot | None = None
 
@@ -168,5 +206,5 @@ class CorpusView:
                 chunks, docs = list(snap.chunks), dict(snap.metas)
             else:
                 chunks, docs = self.store.chunks(), {d.meta.doc_id: d.meta for d in self.store.documents()}
-            self._snap = build_snapshot(version, chunks, docs)
+            self._snap = build_snapshot(version, chunks, docs, self.prepare, cur)
             return self._snap

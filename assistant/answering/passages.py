@@ -134,8 +134,7 @@ def is_heading_line(line: str) -> bool:
     words = syllables(line)
     if not words:
         return False
-    letters = [c for c in line if c.isalpha()]
-    if letters and all(c.isupper() for c in letters) and len(letters) > 3:
+    if line == line.upper() and sum(1 for c in line if c.isalpha()) > 3:  # all its letters upper case
         return True
     title = legal_title(line)  # "Điều 18. ...", "Chương II", "Mục 1. ..." (as ingest reads them)
     if title is not None and len(syllables(title)) <= LEGAL_TITLE_SYLLABLES:

@@ -238,7 +238,7 @@ class Selector:
 
     def _add(self, found: list, chunk: Chunk, ret: dict[str, float], label: str, query: Query, tw: TermWeights,
              snap: CorpusSnapshot) -> None:
-        infos, ctx_terms = snap.cached(("units", chunk.chunk_id), lambda: unit_infos(chunk))
+        infos, ctx_terms = snap.chunk_features(chunk, unit_infos)
         for info in infos:
             have = set(info.terms)
             found.append((info, {
