@@ -98,32 +98,29 @@ def expand_abbreviations(text: str) -> str:
     folded = fast_fold(text)
     if len(folded) != len(text):  # should not happen for NFC input; be safe
         return text + " " + " ".join(_ABBR_TABLE[m.group(0)] for m in _ABBR_RE.finditer(folded))
+    return _splice(text, folded, _ABBR_TABLE)
+
+
+def _splice(text: str, folded: str, expansions: dict[str, str]) -> str:
+    """``text`` with `` (expansion)`` after each abbreviation found in ``folded`` (its fold,
+    position for position)."""
     out: list[str] = []
     last = 0
     for m in _ABBR_RE.finditer(folded):
         out.append(text[last:m.end()])
-        out.append(f" ({_ABBR_TABLE[m.group(0)]})")
+        out.append(f" ({expansions[m.group(0)]})")
         last = m.end()
     out.append(text[last:])
     return "".join(out)
 
 
-_ABBR_FOLDED = {k: f" ({fast_fold(v)})" for k, v in _ABBR_TABLE.items()}
+_ABBR_FOLDED = {k: fast_fold(v) for k, v in _ABBR_TABLE.items()}
 
 
 def fold_expanded(text: str) -> str:
     """``fast_fold(expand_abbreviations(text))`` with one fold of the text instead of three."""
     folded = fast_fold(_AMP_RE.sub("&", nfc(text)))
-    out: list[str] = []
-    last = 0
-    for m in _ABBR_RE.finditer(folded):
-        out.append(folded[last:m.end()])
-        out.append(_ABBR_FOLDED[m.group(0)])
-        last = m.end()
-    if not out:
-        return folded
-    out.append(folded[last:])
-    return "".join(out)
+    return _splice(folded, folded, _ABBR_FOLDED)
 
 
 @lru_cache(maxsize=65536)

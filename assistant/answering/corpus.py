@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from index.text import STOPWORDS_FOLDED, expand_abbreviations, fast_fold, fold_expanded
+from index.text import STOPWORDS_FOLDED, fold_expanded
 from ingest.types import Chunk, DocumentMeta
 
 log = logging.getLogger("htx.corpus")
@@ -140,7 +140,7 @@ def build_snapshot(version: tuple, chunks: list[Chunk], docs: dict[str, Document
     doc_agencies: dict[str, set] = defaultdict(set)
     for c in chunks:
         text = c.context_text()
-        syl = _WORD.findall(fast_fold(expand_abbreviations(text)))
+        syl = _WORD.findall(fold_expanded(text))
         terms = _content(syl)
         df.update(set(terms))
         pairs.update(zip(terms, terms[1:]))
