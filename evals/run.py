@@ -249,8 +249,9 @@ def format_table(rows: Sequence[tuple[str, dict[str, Any]]]) -> str:
 # --- command ----------------------------------------------------------------------------------------
 
 
-def _answerer(settings, corpus: str | None):
-    from assistant.runtime import build_answerer, build_store, ingest_paths
+def _answerer(settings, corpus: str | None, weights=None):
+    from assistant.answering.chain import AnswerService
+    from assistant.runtime import build_store, ingest_paths
 
     store = build_store(settings)
     if corpus or not store.documents():
@@ -259,7 +260,7 @@ def _answerer(settings, corpus: str | None):
         bad = [r for r in results if not r.ok]
         if bad:
             raise RuntimeError(f"{len(bad)} files failed to ingest: {bad[0].message_en}")
-    return build_answerer(settings, store=store)
+    return AnswerService(store=store, settings=settings, weights=weights)
 
 
 def main(settings, args) -> int:
@@ -275,9 +276,10 @@ def main(settings, args) -> int:
     except (OSError, ValueError) as e:
         sys.stderr.write(f"Không đọc được bộ câu hỏi: {e}\n")
         return 2
-    answerer = _answerer(settings, getattr(args, "corpus", None))
-    weights = load_weights(getattr(args, "weights", None) or settings.weights_path)
     what = getattr(args, "what", "all")
+    # fitting replaces weights fitted for other features; anything else refuses them
+    weights = load_weights(getattr(args, "weights", None) or settings.weights_path, strict=what != "fit")
+    answerer = _answerer(settings, getattr(args, "corpus", None), weights)
     report: dict[str, Any] = {}
     rows: list[tuple[str, dict[str, Any]]] = []
     prepared = {name: prepare_all(answerer, qs) for name, qs in sets}

@@ -17,6 +17,10 @@ unit) and the way texts write amounts (digits or number words, then the unit). T
 number words and units are vocabulary (``ingest/data/units.json``; a file of the same name under
 ``<data_dir>/vocab/`` adds kinds), not phrases of any question set.
 
+A question that states an amount and asks to confirm it ("lãi suất là 3%/năm đúng không?",
+"xác nhận giúp tôi: thời hạn 5 năm"; ``confirm_words`` in the vocabulary) asks for that kind of
+amount too: when no passage read states one, the documents cannot confirm it.
+
 A question that asks for several amounts ("lãi suất bao nhiêu %/năm, thời hạn tối đa mấy năm")
 is refused only when none of them is stated; when some are, the answer says which are not.
 """
@@ -52,6 +56,9 @@ class _Kind:
     asked: re.Pattern[str] | None  # on folded text
     stated: re.Pattern[str]
     named: re.Pattern[str] | None = None  # a quantity named then asked for, on lower-case text with diacritics
+    nouns: re.Pattern[str] | None = None  # the nouns that name a quantity of this kind, anywhere
+    confirm: re.Pattern[str] | None = None  # asking whether a stated amount holds ("đúng không")
+    on_expanded: bool = False  # ``stated`` reads lower-case text with abbreviations expanded (counts)
 
 
 def _alternatives(words: Iterable[str], folded: bool = False) -> str:
@@ -68,6 +75,8 @@ def _kinds(units_json: str) -> tuple[_Kind, ...]:
 def _compile(units: dict) -> list[_Kind]:
     ask = _alternatives(units.get("ask_words", ()), folded=True)
     interrogative = _alternatives(units.get("interrogatives", ()))
+    confirm_words = _alternatives(units.get("confirm_words", ()), folded=True)
+    confirm = re.compile(rf"(?<!\w)(?:{confirm_words})(?!\w)") if confirm_words else None
     number_words = _alternatives(units.get("number_words", ()))
     # "20", "1.000.000", "8-10", "3 - 5", "từ 16 đến 30", or number words ("mười hai", "ba mươi")
     number = (rf"(?:\d+(?:[.,]\d+)*(?:\s*(?:-|–|đến)\s*\d+(?:[.,]\d+)*)?"
@@ -92,7 +101,9 @@ def _compile(units: dict) -> list[_Kind]:
         if not (parts or named) or not forms:
             continue
         out.append(_Kind(name, str(spec.get("label") or name), re.compile("|".join(parts)) if parts else None,
-                         re.compile("|".join(forms)), named))
+                         re.compile("|".join(forms)), named,
+                         re.compile(rf"(?<!\w)(?P<noun>{nouns})(?!\w)") if nouns else None,
+                         confirm if stated else None))  # confirming a measure, not a date or a phone number
     return out
 
 
@@ -100,6 +111,61 @@ def _active_kinds() -> tuple[_Kind, ...]:
     from ingest.vocab import vocab
 
     return _kinds(json.dumps(vocab().units, ensure_ascii=False, sort_keys=True))
+
+
+@lru_cache(maxsize=8)
+def _count_grammar(units_json: str) -> tuple[re.Pattern[str], frozenset, str] | None:
+    """What asks for a count ("bao nhiêu" / "mấy" then a word, on lower-case text with
+    diacritics: folded, "tâm" would read as "tám" and "năm" as a number), the words that are no
+    counted noun there (units of the other kinds, number words, function words, nouns counted
+    by listing), and the number pattern. A count asked after a verb that lists ("có bao nhiêu
+    trình độ", "gồm mấy loại": ``listed_after``) is marked: a list of the kinds answers it."""
+    units = json.loads(units_json)
+    spec = units.get("count") or {}
+    if not spec:
+        return None
+    ask = _alternatives([w for w in units.get("ask_words", ()) if fold(w) in ("bao nhieu", "may")])
+    if not ask:
+        return None
+    skip = {w.lower() for w in (*spec.get("not_counted", ()), *spec.get("not_nouns", ()), *units.get("number_words", ()))}
+    for kind in (units.get("units") or {}).values():
+        skip.update(w.lower() for w in (*kind.get("asked", ()), *kind.get("asked_alone", ())))
+    words = _alternatives(units.get("number_words", ()))
+    number = rf"(?:\d+(?:[.,]\d+)*|(?:(?:{words})\s+){{0,4}}(?:{words}))" if words else r"\d+(?:[.,]\d+)*"
+    listed = _alternatives(spec.get("listed_after", ()))
+    # within one line: the question's forms are one per line (``question_forms``)
+    before = rf"(?P<listed>(?<!\w)(?:{listed})[ \t]+)?" if listed else ""
+    return re.compile(rf"{before}(?<!\w)(?:{ask})[ \t]+(?P<noun>\w+(?:[ \t]+\w+)?)"), frozenset(skip), number
+
+
+def _count_kind(question: str) -> _Kind | None:
+    """"Lâm Đồng đặt mục tiêu bao nhiêu HTX?": a count of the noun after the ask word, stated
+    as a number right before that noun ("300 HTX", "ba trăm hợp tác xã": an abbreviation
+    matches its expansion)."""
+    from index.text import expand_abbreviations
+    from ingest.vocab import vocab
+
+    units = vocab().units
+    grammar = _count_grammar(json.dumps(units, ensure_ascii=False, sort_keys=True))
+    if grammar is None:
+        return None
+    asks, skip, number = grammar
+    spec = units.get("count") or {}
+    for m in asks.finditer(nfc(question or "").lower()):
+        if m.groupdict().get("listed"):
+            return None
+        first = m.group("noun").split()[0]
+        if first in skip or m.group("noun") in skip or len(first) < 2 or first.isdigit():
+            continue
+        heads = {first}
+        expanded = expand_abbreviations(first).lower().split()
+        if len(expanded) > 1:  # "htx (hợp tác xã)": also its expansion's first word
+            heads.add(expanded[1].strip("()"))
+        body = "|".join(re.escape(h) for h in sorted(heads))
+        # "15 HTX" reads "15 htx (hợp tác xã)" once expanded: the abbreviation may come between
+        stated = re.compile(rf"(?<!\w){number}\s+(?:[\w&]+\s+\()?(?:{body})(?!\w)")
+        return _Kind("count", str(spec.get("label") or "số lượng"), None, stated, on_expanded=True)
+    return None
 
 
 def _asked(question: str) -> list[tuple[_Kind, str]]:
@@ -113,7 +179,34 @@ def _asked(question: str) -> list[tuple[_Kind, str]]:
             out.append((k, m.group("noun")))
         elif k.asked is not None and k.asked.search(folded):
             out.append((k, ""))
+        elif k.confirm is not None and k.confirm.search(folded) and k.stated.search(lower):
+            # "lãi suất là 3%/năm đúng không?": confirming an amount asks whether the documents
+            # state one of that kind (of the quantity the question names, when it names one)
+            n = k.nouns.search(lower) if k.nouns is not None else None
+            out.append((k, n.group("noun") if n else ""))
+    count = _count_kind(question)
+    if count is not None:
+        out.append((count, ""))
     return out
+
+
+def asked_forms(query) -> tuple[_Kind, ...]:
+    """The kinds of amount the question asks for, to test units with (``states_any``)."""
+    return tuple(k for k, _ in _asked(question_forms(query)))
+
+
+def _stated(kind: _Kind, text: str) -> bool:
+    """``text`` (as written) states an amount of ``kind``."""
+    if kind.on_expanded:
+        from index.text import expand_abbreviations
+
+        return bool(kind.stated.search(expand_abbreviations(text).lower()))
+    return bool(kind.stated.search(nfc(text).lower()))
+
+
+def states_any(text: str, kinds: Sequence[_Kind]) -> bool:
+    """``text`` states an amount of one of ``kinds`` (``asked_forms``)."""
+    return any(_stated(k, text) for k in kinds)
 
 
 def asked_kinds(question: str) -> tuple[str, ...]:
@@ -153,8 +246,8 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     missing = []
     for kind, noun in asked:
         # a quantity named by its noun ("lãi suất") is stated where the noun is
-        texts = [nfc(t).lower() for t in (_holding(passages, folded, [noun]) if noun else located)]
-        if not any(kind.stated.search(t) for t in texts):
+        texts = _holding(passages, folded, [noun]) if noun else located
+        if not any(_stated(kind, t) for t in texts):
             missing.append(kind)
     kinds = [k for k, _ in asked]
     return AmountCheck(tuple(k.name for k in kinds), tuple(k.name for k in missing), tuple(k.label for k in missing))

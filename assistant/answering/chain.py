@@ -304,7 +304,8 @@ class AnswerService:
         merged = _merged_note(q.provinces, run.scope)
         question = q.text or run.question
         if d.refuse:
-            related = composer.related(run.cands, snap, RELATED_K) if d.reason != "empty_question" else []
+            related = (composer.related(run.cands, snap, RELATED_K)
+                       if d.reason not in ("empty_question", "instruction_only") else [])
             metadata.update({"refusal_reason": d.reason, "more": 0})
             run.answer = Answer(answer=composer.refusal_text(d, bool(related)), citations=[], refused=True,
                                 mode="extractive", related=related, question=question, metadata=metadata)

@@ -340,6 +340,6 @@ def related(cands: Sequence[Candidate], snap: CorpusSnapshot, k: int = 3) -> lis
 
 def refusal_text(decision: Decision, has_related: bool) -> str:
     msg = decision.message
-    if has_related and decision.reason not in ("empty_question",) and RELATED_NOTE not in msg:
+    if has_related and decision.reason not in ("empty_question", "instruction_only") and RELATED_NOTE not in msg:
         msg = f"{msg} {RELATED_NOTE}"
     return msg

@@ -11,7 +11,8 @@ The features are general: how much of the question's (rarity-weighted) words and
 the unit holds, as such and beside the best candidate of the same question (``cov_rel``,
 ``pairs_rel``, ``local``: the last weighs each word by how few candidates hold it, so words
 every retrieved passage shares do not decide), how its chunk ranked, whether it holds the kind of thing the question's
-intent asks for (a quantity, a date, an agency, a definition ...), whether it names the
+intent asks for (a quantity, a date, an agency, a definition ...), whether it states an amount in
+the unit the question asks for ("bao nhiêu phần trăm": a percentage; ``amounts``), whether it names the
 agency asked about, and its shape (first sentence of its passage, heading, very short).
 """
 
@@ -32,7 +33,7 @@ from assistant.answering.understand import Query
 from assistant.answering.weights import Weights
 
 FEATURES = ("bias", "ret", "rank", "dense", "cov", "ctx", "pairs", "intent", "agency", "first", "short",
-            "heading", "neighbour", "cov_rel", "pairs_rel", "local")
+            "heading", "neighbour", "cov_rel", "pairs_rel", "local", "amount")
 TOP_MAIN = 8  # chunks of the main search whose units are candidates
 TOP_SCOPED = 3  # chunks of each per-province / per-document search
 NEIGHBOURS_OF = 3  # the best chunks whose structural neighbours are added
@@ -199,7 +200,10 @@ class Selector:
         self.weights = weights
 
     def candidates(self, query: Query, searches: Sequence[Search], snap: CorpusSnapshot) -> list[Candidate]:
+        from assistant.answering.amounts import asked_forms
+
         tw = TermWeights(query, snap)
+        forms = asked_forms(query)
         found: list[tuple[UnitInfo, dict[str, float], str]] = []
         seen_chunks: set[str] = set()
         main_top: list[Chunk] = []
@@ -211,13 +215,13 @@ class Selector:
                 if s.label == "main" and r <= NEIGHBOURS_OF:
                     main_top.append(h.chunk)
                 ret = {"ret": h.score / top_score, "rank": 1.0 / r, "dense": max(0.0, h.dense_score), "neighbour": 0.0}
-                self._add(found, h.chunk, ret, s.label, query, tw, snap)
+                self._add(found, h.chunk, ret, s.label, query, tw, snap, forms)
         for ch in main_top:
             for nb in snap.neighbours(ch):
                 if nb.chunk_id not in seen_chunks:
                     seen_chunks.add(nb.chunk_id)
                     self._add(found, nb, {"ret": 0.0, "rank": 0.0, "dense": 0.0, "neighbour": 1.0}, "neighbour",
-                              query, tw, snap)
+                              query, tw, snap, forms)
         # How a unit matches the question beside the best-matching candidate of the same
         # question: absolute coverage differs from question to question (a long question
         # leaves every unit's share low), the ranking within one question does not.
@@ -237,7 +241,9 @@ class Selector:
         return sorted(best.values(), key=lambda c: -c.p)
 
     def _add(self, found: list, chunk: Chunk, ret: dict[str, float], label: str, query: Query, tw: TermWeights,
-             snap: CorpusSnapshot) -> None:
+             snap: CorpusSnapshot, forms: Sequence = ()) -> None:
+        from assistant.answering.amounts import states_any
+
         infos, ctx_terms = snap.chunk_features(chunk, unit_infos)
         for info in infos:
             have = set(info.terms)
@@ -252,6 +258,7 @@ class Selector:
                 "first": 1.0 if info.first else 0.0,
                 "short": 1.0 if info.syllables < 6 else 0.0,
                 "heading": 1.0 if info.unit.kind == "heading" else 0.0,
+                "amount": 1.0 if states_any(info.unit.text, forms) else 0.0,
             }, label))
 
 

@@ -12,8 +12,11 @@ module, or ``HTX_WEIGHTS`` / ``<data_dir>/weights.json``), written by ``htx eval
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+log = logging.getLogger("htx.weights")
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "weights.json"
 
@@ -50,15 +53,29 @@ def default_weights() -> Weights:
 
     unit = {"bias": -4.0, "ret": 1.0, "rank": 1.0, "dense": 0.0, "cov": 3.0, "ctx": 1.0, "pairs": 2.0,
             "intent": 1.0, "agency": 1.0, "first": 0.3, "short": -1.0, "heading": -1.5, "neighbour": -0.5,
-            "cov_rel": 1.0, "pairs_rel": 1.0, "local": 1.0}
+            "cov_rel": 1.0, "pairs_rel": 1.0, "local": 1.0, "amount": 1.0}
     decide = {"bias": -3.0, "top_p": 3.0, "top_dense": 0.0, "cov_best": 3.0, "oov": -3.0, "pair_oov": -1.0, "num_missing": -1.0,
               "mean_top3": 1.0, "rare_hit": 1.0, "pair_best": 1.0,
               "word_absent": -1.0}
     return Weights(unit=tuple(unit[f] for f in UF), decide=tuple(decide[f] for f in DF))
 
 
-def load_weights(path: str | Path | None = None) -> Weights:
+def load_weights(path: str | Path | None = None, strict: bool = True) -> Weights:
+    """The weights in ``path`` (default: the packaged file). Weights fitted for another set of
+    features are an error, except with ``strict=False`` (``htx eval fit``, which replaces them):
+    then the starting values are used, with a warning."""
     p = Path(path) if path else DEFAULT_PATH
-    if p.exists():
-        return Weights.from_json(json.loads(p.read_text(encoding="utf-8")))
-    return default_weights()
+    if not p.exists():
+        return default_weights()
+    w = Weights.from_json(json.loads(p.read_text(encoding="utf-8")))
+    from assistant.answering.decide import FEATURES as DF
+    from assistant.answering.select import FEATURES as UF
+
+    if len(w.unit) != len(UF) or len(w.decide) != len(DF):
+        # weights fitted for other features would be read silently out of step
+        if not strict:
+            log.warning("weights file %s was fitted for other features; using starting values", p)
+            return default_weights()
+        raise ValueError(f"weights file {p} holds {len(w.unit)} unit / {len(w.decide)} decision weights, "
+                         f"the answer layer has {len(UF)} / {len(DF)} features: refit with `htx eval fit`")
+    return w
