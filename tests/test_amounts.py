@@ -237,3 +237,11 @@ def test_a_count_asked_after_a_listing_verb_is_answered_by_a_list(question):
     """"Có bao nhiêu bậc …" asks what the levels are as much as how many: not checked."""
     assert "count" not in asked_kinds(question)
     assert not check(question, ["Đào tạo nghề gồm: sơ cấp, trung cấp và cao đẳng."]).none_stated
+
+
+def test_a_quantity_named_with_its_unit_is_stated_by_a_number_in_that_unit():
+    """"Độ tuổi … từ bao nhiêu?" is answered by "từ đủ 18 tuổi": the noun holds the unit."""
+    q = "Độ tuổi lao động được tính từ bao nhiêu đến bao nhiêu?"
+    assert "age" in asked_kinds(q)
+    assert not check(q, ["Người lao động là người từ đủ 15 tuổi đến 60 tuổi."]).none_stated
+    assert check(q, ["Người lao động làm việc theo hợp đồng."]).none_stated

@@ -74,6 +74,19 @@ def test_an_agency_the_provinces_documents_do_not_name_is_absent(tmp_path):
     assert check(q2, snap, _docs_of(snap, "Quảng Trị")).absent_agencies == ()
 
 
+def test_every_agency_the_question_names_is_checked_not_only_the_first(tmp_path):
+    """"Theo kế hoạch của Liên minh HTX, Sở Công Thương phải làm gì?": the plan names the
+    Liên minh but not the Sở, and the duty is asked of the Sở."""
+    snap = _snapshot(tmp_path, {"a": PLAN_A, "b": PLAN_B})
+    q = _query("Theo kế hoạch của Liên minh Hợp tác xã tỉnh Hà Tĩnh, Sở Công Thương phải làm gì?",
+               agencies=("Liên minh Hợp tác xã tỉnh", "Sở Công Thương"), provinces=("Hà Tĩnh",))
+    facts = check(q, snap, _docs_of(snap, "Hà Tĩnh"))
+    assert facts.absent_agencies == ("Sở Công Thương",) and facts.province_agency_absent
+    both = _query("Sở Tài chính và Liên minh Hợp tác xã tỉnh Hà Tĩnh phải làm gì?",
+                  agencies=("Sở Tài chính", "Liên minh Hợp tác xã tỉnh"), provinces=("Hà Tĩnh",))
+    assert check(both, snap, _docs_of(snap, "Hà Tĩnh")).absent_agencies == ()
+
+
 LAW_WORDS = ("LUẬT\nTHƯƠNG MẠI NÔNG THÔN\n\nĐiều 1. Phạm vi điều chỉnh\nLuật này khuyến khích các cơ sở "
              "công nghiệp và hộ công thương nghiệp ở nông thôn liên kết với hợp tác xã.\n")
 

@@ -245,12 +245,20 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     located = _holding(passages, folded, words) or list(passages)
     missing = []
     for kind, noun in asked:
-        # a quantity named by its noun ("lãi suất") is stated where the noun is
-        texts = _holding(passages, folded, [noun]) if noun else located
+        # a quantity named by its noun ("lãi suất") is stated where the noun is, unless the noun
+        # holds the unit itself ("độ tuổi": "từ đủ 16 tuổi" names it by the number)
+        named = noun and not _holds_unit(noun, kind)
+        texts = _holding(passages, folded, [noun]) if named else located
         if not any(_stated(kind, t) for t in texts):
             missing.append(kind)
     kinds = [k for k, _ in asked]
     return AmountCheck(tuple(k.name for k in kinds), tuple(k.name for k in missing), tuple(k.label for k in missing))
+
+
+def _holds_unit(noun: str, kind: _Kind) -> bool:
+    """The noun names the quantity by its unit ("độ tuổi" and "tuổi"): a number in that unit
+    names the quantity too."""
+    return bool(kind.stated.search(f"1 {noun.split()[-1]}")) if noun.split() else False
 
 
 def _holding(passages: Sequence[str], folded: Sequence[str], words: Sequence[str]) -> list[str]:

@@ -150,7 +150,8 @@ def scope_docs(snap: CorpusSnapshot, provinces: Sequence[str], doc_ids: Sequence
 
 def check(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> ScopeFacts:
     """The question's topic words that the documents best matching it do not contain, and its
-    numbers and agency that no document in scope contains.
+    numbers and agencies that no document in scope contains (each agency it names: the one a
+    duty is asked of is not always the first, "Trong kế hoạch của UBND tỉnh, Sở Tài chính…").
 
     Words are read document by document: a question is answered by a passage, and a passage
     belongs to one document, so "lãi suất" of the Civil Code and "Quỹ Hỗ trợ phát triển hợp tác
@@ -181,7 +182,10 @@ def check(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> ScopeFacts
     words, absent_w = (best[2], best[3]) if best is not None else ([], ())
     numbers = dict.fromkeys(number_key(n) for n in _NUMBER.findall(query.restored))
     absent_n = tuple(n for n in numbers if not any(n in snap.doc_numbers.get(d, ()) for d in docs))
-    absent_a = (agency,) if agency is not None and not agency_docs else ()
+    # every agency the question names: "Trong kế hoạch của UBND tỉnh, Sở Lao động - Thương binh
+    # và Xã hội phải làm gì?" asks about the second, which the plan may never name
+    absent_a = tuple(a for a in query.agencies
+                     if not (agency_docs if a == agency else _agency_docs(query, a, snap, docs)))
     missing_w = tuple(w for w in absent_w if not _in_docs(_SYLLABLE.findall(fold(w)), snap, docs))
     own = _own_docs(snap, docs) if query.provinces else ()
     return ScopeFacts(docs, tuple(words), absent_w, absent_n, absent_a, missing_w, _absent_years(query, snap, docs),
