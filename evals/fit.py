@@ -134,7 +134,7 @@ def _decide_rows(answerer, prepared: Sequence, unit_w):
         if not run.query.typed or province_unanswerable(run.query, run.snap, run.missing_provinces):
             continue  # decided by facts, not by the model
         facts = check(run.query, run.snap, run.scope_docs)
-        if fact_reason(facts, amount_check(question_forms(run.query), run.cands, facts.words), run.query,
+        if fact_reason(facts, amount_check(question_forms(run.query), run.cands, facts.all_words), run.query,
                        run.missing_documents):
             continue  # refused by a fact (an amount no passage read states, an agency no document names)
         cands = rescore(run.cands, unit_w)

@@ -129,3 +129,19 @@ def test_empty_and_nonsense_questions(store):
     assert store.search("   ", k=5) == []
     hits = store.search("xyzzy qwerty", k=3)
     assert len(hits) <= 3 and all(0.0 <= h.score <= 1.0 for h in hits)
+
+
+def test_a_law_named_up_to_a_conjunction_is_the_loaded_law():
+    """"Luật Hôn nhân và gia đình quy định…": the question's words do not show where the name
+    ends, so the reference stops at "và"; it still names the loaded law, and no other."""
+    from index.retriever import documents_matching
+    from ingest.types import DocumentMeta
+
+    def law(doc_id: str, title: str) -> DocumentMeta:
+        return DocumentMeta(doc_id=doc_id, title=title, short_title=title, doc_type="Luật", number=None, date=None,
+                            issuer=None, province=None, source_path="", sha256="", scope="national")
+
+    metas = {"hn": law("hn", "Luật Hôn nhân và gia đình"), "hs": law("hs", "Luật Hộ tịch")}
+    assert documents_matching(metas, ["Luật Hôn nhân"]) == ("hn",)
+    assert documents_matching(metas, ["Luật Hôn nhân và gia đình"]) == ("hn",)
+    assert documents_matching(metas, ["Luật Hộ"]) == ()

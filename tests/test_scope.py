@@ -177,3 +177,15 @@ def test_a_figure_asked_of_a_document_not_loaded_is_refused_and_the_document_nam
 def test_a_question_about_how_loaded_plans_cite_an_unloaded_law_is_answered(answerer):
     ans = answerer.ask("Kiên Giang triển khai Luật Hợp tác xã theo những nghị định nào?")
     assert not ans.refused and "NĐ-CP" in ans.answer, ans.answer
+
+
+def test_the_topic_words_of_every_sentence_are_kept_for_locating_an_amount(tmp_path):
+    """A message that sets the scene in one sentence and asks in another ("Em soạn bài tập huấn
+    … . Báo cáo năm nộp trước ngày nào?"): the amount is looked for where either sentence's
+    words are, not only where the best-covered sentence's are."""
+    snap = _snapshot(tmp_path, {"a": PLAN_A})
+    q = _query("Em đang soạn bài giảng về kho lạnh cho giám đốc hợp tác xã. Báo cáo năm gửi Sở Tài chính trước ngày nào?",
+               provinces=("Hà Tĩnh",))
+    facts = check(q, snap, _docs_of(snap, "Hà Tĩnh"))
+    assert "báo cáo" in facts.all_words and "giám đốc" in facts.all_words
+    assert set(facts.words) <= set(facts.all_words)

@@ -282,7 +282,7 @@ class AnswerService:
         weights = run.weights or self.weights
         top_dense = max((h.dense_score for h in (run.searches[0].hits if run.searches else ())), default=0.0)
         facts = scope_check(q, snap, run.scope_docs)
-        amounts = amount_check(question_forms(q), run.cands, facts.words)
+        amounts = amount_check(question_forms(q), run.cands, facts.all_words)
         run.decision = d = decide(q, run.cands, top_dense, snap, weights, facts, run.missing_provinces,
                                   run.missing_documents, amounts)
         metadata: dict[str, Any] = {

@@ -56,6 +56,9 @@ class ScopeFacts:
     absent_years: tuple[str, ...] = ()  # years of a question about a province that its documents never name
     # the question names a province with documents of its own, and none of them names its agency
     province_agency_absent: bool = False
+    # the topic words of every sentence of the message (``words`` are the best-covered one's):
+    # where an amount asked in one sentence is looked for, whichever sentence sets the context
+    all_words: tuple[str, ...] = ()
 
     @property
     def word_absent(self) -> float:
@@ -168,8 +171,10 @@ def check(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> ScopeFacts
     agency = query.agencies[0] if query.agencies else None
     agency_docs = _agency_docs(query, agency, snap, docs)
     best: tuple[float, int, list[str], tuple[str, ...]] | None = None
+    every: list[str] = []
     for sentence in _sentences(query.restored):
         words = topic_words(replace(query, restored=sentence))
+        every.extend(words)
         if not words:
             if _asks(sentence):  # "Sở Tài chính có nhiệm vụ gì?": nothing beyond entities and question words
                 best = (0.0, 0, [], ())
@@ -189,7 +194,7 @@ def check(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> ScopeFacts
     missing_w = tuple(w for w in absent_w if not _in_docs(_SYLLABLE.findall(fold(w)), snap, docs))
     own = _own_docs(snap, docs) if query.provinces else ()
     return ScopeFacts(docs, tuple(words), absent_w, absent_n, absent_a, missing_w, _absent_years(query, snap, docs),
-                      province_agency_absent=bool(absent_a and own))
+                      province_agency_absent=bool(absent_a and own), all_words=tuple(dict.fromkeys(every)))
 
 
 def _own_docs(snap: CorpusSnapshot, docs: Sequence[str]) -> tuple[str, ...]:
