@@ -72,10 +72,10 @@ def build_store(settings: Settings, embedder=None):
     )
 
 
-def build_answerer(settings: Settings, store=None):
+def build_answerer(settings: Settings, store=None, weights=None):
     from assistant.answering.chain import AnswerService
 
-    return AnswerService(store=store or build_store(settings), settings=settings)
+    return AnswerService(store=store or build_store(settings), settings=settings, weights=weights)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:

@@ -250,8 +250,7 @@ def format_table(rows: Sequence[tuple[str, dict[str, Any]]]) -> str:
 
 
 def _answerer(settings, corpus: str | None, weights=None):
-    from assistant.answering.chain import AnswerService
-    from assistant.runtime import build_store, ingest_paths
+    from assistant.runtime import build_answerer, build_store, ingest_paths
 
     store = build_store(settings)
     if corpus or not store.documents():
@@ -260,7 +259,7 @@ def _answerer(settings, corpus: str | None, weights=None):
         bad = [r for r in results if not r.ok]
         if bad:
             raise RuntimeError(f"{len(bad)} files failed to ingest: {bad[0].message_en}")
-    return AnswerService(store=store, settings=settings, weights=weights)
+    return build_answerer(settings, store=store, weights=weights)
 
 
 def main(settings, args) -> int:

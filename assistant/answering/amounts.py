@@ -258,7 +258,7 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
 def _holds_unit(noun: str, kind: _Kind) -> bool:
     """The noun names the quantity by its unit ("độ tuổi" and "tuổi"): a number in that unit
     names the quantity too."""
-    return bool(kind.stated.search(f"1 {noun.split()[-1]}")) if noun.split() else False
+    return bool(kind.stated.search(f"1 {noun.split()[-1]}"))
 
 
 def _holding(passages: Sequence[str], folded: Sequence[str], words: Sequence[str]) -> list[str]:

@@ -127,8 +127,6 @@ def _asks_anything(rest: str, typed: str) -> bool:
 
 def _without_instruction_words(facts: ScopeFacts, removed: Sequence[str]) -> ScopeFacts:
     """``facts`` without the absent words that only the segments aimed at the assistant hold."""
-    if not removed or not facts.absent_words:
-        return facts
     from dataclasses import replace
 
     keep = tuple(_not_in(facts.absent_words, removed))
