@@ -56,9 +56,27 @@ def driver(downloads):
 
 
 def _wait(driver, cond, timeout=120):
+    """Wait until cond holds. Gradio re-renders components while it updates them, so an element
+    found in one poll can be gone by the time the condition reads it: that poll is retried."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.25).until(cond)
+    return WebDriverWait(driver, timeout, poll_frequency=0.25,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(cond)
+
+
+def _click_first(driver, cond):
+    """Click the first element cond finds, finding it again if it was re-rendered before the click."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    def click(d):
+        try:
+            cond(d)[0].click()
+            return True
+        except (StaleElementReferenceException, IndexError):
+            return False
+
+    _wait(driver, click)
 
 
 def _css(driver, sel):
@@ -353,11 +371,11 @@ def test_more_button_replaces_the_answer_with_the_full_one(driver, server):
         pytest.skip("this build's default answer already holds every point")
     _open(driver, server)
     _ask_and_wait(driver, question, 0)
-    button = _wait(driver, lambda d: [b for b in _css(d, "#more-btn") if b.is_displayed()])[0]
-    assert "Xem thêm" in button.text
+    shown = lambda d: [b for b in _css(d, "#more-btn") if b.is_displayed()]  # noqa: E731
+    assert "Xem thêm" in _wait(driver, lambda d: [b.text for b in shown(d)])[0]
     bot = lambda d: _css(d, "#chat .bot-row .message")[-1].get_attribute("textContent")  # noqa: E731
-    short = bot(driver)
-    button.click()
-    _wait(driver, lambda d: not [b for b in _css(d, "#more-btn") if b.is_displayed()])
+    short = _wait(driver, bot)
+    _click_first(driver, shown)
+    _wait(driver, lambda d: not shown(d))
     _wait(driver, lambda d: len(bot(d)) > len(short))
     assert len(_css(driver, "#chat .bot-row")) == 1  # replaced in place, not a new turn
