@@ -9,7 +9,8 @@ One JSON object per line:
   gold quote unless ``notes`` contains POINTS_OUTSIDE_MARKER (table rows: the agency or the
   time sits in another cell of the same row), in which case it is a substring of the document,
 - ``must_refuse`` (bool), ``notes`` (expected behaviour, quirks),
-- optional ``history`` ([{role, content}]) for follow-ups, ``variant_of`` (id of the
+- optional ``history`` ([{role, content}], or plain strings for earlier user questions) for
+  follow-ups, ``variant_of`` (id of the
   accented/canonical twin), ``provinces`` (canonical names the answer must cover).
 """
 
@@ -115,6 +116,7 @@ def parse_question(data: dict[str, Any], where: str = "") -> EvalQuestion:
     history = data.get("history") or []
     if not isinstance(history, list):
         raise ValueError(f"{where}: 'history' must be a list")
+    history = [{"role": "user", "content": t} if isinstance(t, str) and t.strip() else t for t in history]
     for turn in history:
         if not (isinstance(turn, dict) and turn.get("role") in ("user", "assistant") and isinstance(turn.get("content"), str)):
             raise ValueError(f"{where}: bad history turn {turn!r}")

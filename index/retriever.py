@@ -70,8 +70,9 @@ def _norm_number(n: str) -> str:
 
 def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]) -> tuple[str, ...]:
     """Doc ids of the loaded documents that the references name: by number, or for laws by
-    name (the longest loaded title that the reference starts with, or that starts with the
-    reference and "và"; a year must agree)."""
+    name (the longest loaded title that the reference starts with; else the titles that start
+    with the reference, which was read from the question's words and may stop inside the
+    name: "Luật Hôn nhân" of "Luật Hôn nhân và gia đình quy định …"; a year must agree)."""
     out: list[str] = []
     for ref in references:
         nums = _NUMBER_RE.findall(ref)
@@ -87,13 +88,11 @@ def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]
             if m.doc_type not in _LAW_TYPES or not m.title:
                 continue
             title = re.sub(r"\s+(?:nam\s+)?(?:19|20)\d{2}$", "", fold(m.title)).strip()
-            # a reference read up to a conjunction ("Luật Hôn nhân" of "Luật Hôn nhân và gia đình
-            # quy định …": the question's words cannot tell where the name ends) names the title
-            # that goes on with it
-            if name == title or name.startswith(title + " ") or title.startswith(name + " va "):
+            whole = name == title or name.startswith(title + " ")
+            if whole or title.startswith(name + " "):
                 if year and m.date and m.date[:4] != year.group(0) and year.group(0) not in fold(m.title):
                     continue
-                best.append((len(title), d))
+                best.append(((whole, len(title) if whole else -len(title)), d))
         if best:
             top = max(n for n, _ in best)
             out += [d for n, d in best if n == top]

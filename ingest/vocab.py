@@ -351,7 +351,8 @@ def load_vocab(data_dir: Path | None = None) -> Vocab:
     grammar = _packaged("units.json")  # ask words and number words are packaged; kinds can be added
     units = {"ask_words": grammar["ask_words"], "number_words": grammar["number_words"],
              "interrogatives": grammar.get("interrogatives", []), "confirm_words": grammar.get("confirm_words", []),
-             "count": grammar.get("count", {}), "units": dict(_merged("units.json", "units", data_dir))}
+             "count": grammar.get("count", {}), "bounds": grammar.get("bounds", {}),
+             "units": dict(_merged("units.json", "units", data_dir))}
     return Vocab(
         provinces=provinces, agencies=agencies, abbreviations=abbreviations, units=units,
         province_aliases=province_aliases, agency_aliases=agency_aliases,

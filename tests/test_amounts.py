@@ -245,3 +245,25 @@ def test_a_quantity_named_with_its_unit_is_stated_by_a_number_in_that_unit():
     assert "age" in asked_kinds(q)
     assert not check(q, ["Người lao động là người từ đủ 15 tuổi đến 60 tuổi."]).none_stated
     assert check(q, ["Người lao động làm việc theo hợp đồng."]).none_stated
+
+
+@pytest.mark.parametrize("question, passage, stated", [
+    # the opposite bound answers nothing
+    ("Mỗi tổ hợp tác được vay tối đa bao nhiêu triệu đồng?", "Phấn đấu đưa vốn của quỹ lên trên 50 tỷ đồng.", False),
+    ("Hộ nuôi ong được hỗ trợ nhiều nhất bao nhiêu tiền?", "Mỗi hộ được hỗ trợ ít nhất 3 triệu đồng.", False),
+    ("Thời gian tập sự tối thiểu mấy tháng?", "Thời gian tập sự không quá 06 tháng.", False),
+    ("Giám đốc phải ít nhất bao nhiêu tuổi?", "Người được bổ nhiệm phải dưới 60 tuổi.", False),
+    ("Người học nghề tối đa bao nhiêu tuổi?", "Người học nghề từ đủ 15 tuổi trở lên.", False),
+    # a plain amount, a range or the same bound answers
+    ("Mỗi tổ hợp tác được vay tối đa bao nhiêu triệu đồng?", "Mỗi tổ hợp tác được vay 300 triệu đồng.", True),
+    ("Hộ nuôi ong được hỗ trợ nhiều nhất bao nhiêu tiền?", "Mức hỗ trợ không quá 5 triệu đồng mỗi hộ.", True),
+    ("Thời gian tập sự tối thiểu mấy tháng?", "Thời gian tập sự ít nhất là 03 tháng.", True),
+    ("Người học nghề tối đa bao nhiêu tuổi?", "Người học nghề từ đủ 15 tuổi đến 35 tuổi.", True),
+    # no bound asked: any amount of the kind answers
+    ("Quỹ có bao nhiêu tiền?", "Phấn đấu đưa vốn của quỹ lên trên 50 tỷ đồng.", True),
+])
+def test_a_maximum_or_a_minimum_is_not_answered_by_the_opposite_bound(question, passage, stated):
+    result = check(question, [passage])
+    assert bool(result.missing) is not stated, result
+    if not stated and result.missing:
+        assert any(w in result.labels[0] for w in ("tối đa", "tối thiểu")), result.labels

@@ -50,9 +50,13 @@ def test_schema_errors_are_reported():
             "answer_points": [], "must_refuse": True, "notes": ""}
     parse_question(good)
     for bad in ({**good, "must_refuse": "yes"}, {k: v for k, v in good.items() if k != "notes"},
-                {**good, "gold_quotes": [""]}, {**good, "history": [{"role": "bot", "content": "x"}]}):
+                {**good, "gold_quotes": [""]}, {**good, "history": [{"role": "bot", "content": "x"}]},
+                {**good, "history": [""]}, {**good, "history": [3]}):
         with pytest.raises(ValueError):
             parse_question(bad)
+    # earlier user questions may be given as plain strings
+    plain = parse_question({**good, "history": ["Sở Tài chính phải làm gì?"]})
+    assert plain.history == ({"role": "user", "content": "Sở Tài chính phải làm gì?"},)
 
 
 def test_ids_unique_and_well_formed(questions):
@@ -168,9 +172,10 @@ def test_runner_rejects_missing_or_invalid_question_files(tmp_path, capsys):
 SHARED_LAWS = Path(__file__).resolve().parents[1].parent / "shared" / "alqac" / "corpus"
 
 
-@pytest.mark.parametrize("name", ["holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8"])
+@pytest.mark.parametrize("name", ["holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
+                                  "holdout9", "holdout10"])
 def test_newer_independent_sets_quote_their_documents(name, docs):
-    """The sets written without the code (holdout2 to holdout8): every line parses, unanswerable questions carry
+    """The sets written without the code (holdout2 to holdout10): every line parses, unanswerable questions carry
     no gold, and every gold quote and answer point is in one of the question's documents (the
     bundled plans here; the ALQAC laws from ../shared, whose questions skip when it is absent)."""
     path = Path(__file__).resolve().parents[1] / "evals" / f"{name}.jsonl"

@@ -131,9 +131,12 @@ def test_empty_and_nonsense_questions(store):
     assert len(hits) <= 3 and all(0.0 <= h.score <= 1.0 for h in hits)
 
 
-def test_a_law_named_up_to_a_conjunction_is_the_loaded_law():
+def test_a_law_named_in_part_is_the_loaded_law_that_goes_on_with_it():
     """"Luật Hôn nhân và gia đình quy định…": the question's words do not show where the name
-    ends, so the reference stops at "và"; it still names the loaded law, and no other."""
+    ends, so the reference may stop at "và" (or at any word read as the end of a name); it still
+    names the loaded law whose title goes on with it, whole words only, and no other. A name
+    that goes beyond a loaded title ("Luật Giáo dục đại học") is that title's only when nothing
+    longer is loaded."""
     from index.retriever import documents_matching
     from ingest.types import DocumentMeta
 
@@ -141,7 +144,14 @@ def test_a_law_named_up_to_a_conjunction_is_the_loaded_law():
         return DocumentMeta(doc_id=doc_id, title=title, short_title=title, doc_type="Luật", number=None, date=None,
                             issuer=None, province=None, source_path="", sha256="", scope="national")
 
-    metas = {"hn": law("hn", "Luật Hôn nhân và gia đình"), "hs": law("hs", "Luật Hộ tịch")}
+    metas = {"hn": law("hn", "Luật Hôn nhân và gia đình"), "hs": law("hs", "Luật Hộ tịch"),
+             "bv": law("bv", "Luật Bảo vệ môi trường"), "gd": law("gd", "Luật Giáo dục"),
+             "gdn": law("gdn", "Luật Giáo dục nghề nghiệp")}
     assert documents_matching(metas, ["Luật Hôn nhân"]) == ("hn",)
     assert documents_matching(metas, ["Luật Hôn nhân và gia đình"]) == ("hn",)
-    assert documents_matching(metas, ["Luật Hộ"]) == ()
+    assert documents_matching(metas, ["Luật Bảo"]) == ("bv",)
+    assert documents_matching(metas, ["Luật Hôn nh"]) == ()  # whole words only
+    assert documents_matching(metas, ["Luật Đất đai"]) == ()
+    assert documents_matching(metas, ["Luật Giáo dục"]) == ("gd",)  # the whole title before a longer one
+    assert documents_matching(metas, ["Luật Giáo dục nghề nghiệp 2014"]) == ("gdn",)
+    assert documents_matching(metas, ["Luật Giáo dục đại học"]) == ("gd",)

@@ -137,6 +137,28 @@ def test_a_year_the_provinces_own_documents_never_name_is_a_period_they_do_not_c
     assert check(count, snap, docs).absent_years == ()
 
 
+PLAN_QB = (
+    "ỦY BAN NHÂN DÂN TỈNH QUẢNG BÌNH\nSố: 40/KH-UBND\nQuảng Bình, ngày 2 tháng 4 năm 2021\n\nKẾ HOẠCH\n"
+    "Phát triển kinh tế tập thể giai đoạn 2021-2030\n\nI. MỤC TIÊU\n"
+    "- Đến năm 2030, toàn tỉnh có 450 hợp tác xã nông nghiệp hoạt động hiệu quả.\n")
+
+
+def test_a_year_only_a_merged_province_s_plan_names_is_not_the_named_province_s_target(tmp_path):
+    """Quảng Bình merged into Quảng Trị in 2025, so a question about either reads both plans; but
+    a target year of Quảng Trị is looked for in Quảng Trị's own plan: Quảng Bình's 2030 target is
+    not Quảng Trị's. When the named province has no plan of its own, the merged one's counts."""
+    snap = _snapshot(tmp_path, {"qt": PLAN_B, "qb": PLAN_QB})
+    both = scope_docs(snap, ("Quảng Trị", "Quảng Bình"))
+    assert len(both) == 2
+    qt = _query("Quảng Trị đặt mục tiêu đến năm 2030 có bao nhiêu hợp tác xã?", provinces=("Quảng Trị",))
+    assert check(qt, snap, both).absent_years == ("2030",)
+    qb = _query("Quảng Bình đặt mục tiêu đến năm 2030 có bao nhiêu hợp tác xã?", provinces=("Quảng Bình",))
+    assert check(qb, snap, both).absent_years == ()
+    (tmp_path / "only").mkdir()
+    only_qb = _snapshot(tmp_path / "only", {"qb": PLAN_QB})
+    assert check(qt, only_qb, scope_docs(only_qb, ("Quảng Trị", "Quảng Bình"))).absent_years == ()
+
+
 # --- through the answering pipeline, on the bundled corpus ---------------------------------------
 
 
@@ -177,6 +199,24 @@ def test_a_figure_asked_of_a_document_not_loaded_is_refused_and_the_document_nam
 def test_a_question_about_how_loaded_plans_cite_an_unloaded_law_is_answered(answerer):
     ans = answerer.ask("Kiên Giang triển khai Luật Hợp tác xã theo những nghị định nào?")
     assert not ans.refused and "NĐ-CP" in ans.answer, ans.answer
+
+
+@pytest.mark.parametrize("question", [
+    "Theo Luật Thủy sản, HTX nuôi cá lồng trên sông phải đăng ký với cơ quan nào?",
+    "Cho mình hỏi Luật Lâm nghiệp quy định HTX được giao rừng sản xuất trong trường hợp nào?",
+    "Căn cứ Nghị định 77/2032/NĐ-CP thì HTX nào được ưu tiên vay vốn?",
+])
+def test_anything_asked_of_what_an_unloaded_document_says_is_refused(answerer, question):
+    """What the loaded plans say is not what the named law or decree says, whatever is asked."""
+    ans = answerer.ask(question)
+    assert ans.refused and ans.metadata["refusal_reason"] == "document_not_loaded", ans.answer
+    assert "chưa được nạp" in ans.answer, ans.answer
+
+
+def test_an_unloaded_law_named_as_the_object_of_a_plan_s_work_is_answered(answerer):
+    """The plans speak of implementing the 2012 law: a question about that work is theirs."""
+    ans = answerer.ask("Tây Ninh phối hợp tuyên truyền việc thi hành Luật Hợp tác xã năm 2012 như thế nào?")
+    assert not ans.refused, ans.answer
 
 
 def test_the_topic_words_of_every_sentence_are_kept_for_locating_an_amount(tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering.types import Turn
-from assistant.answering.understand import Understander, documents_named, intents_of
+from assistant.answering.understand import Understander, documents_cited, documents_named, intents_of
 from index.query import QueryAnalyzer
 
 
@@ -39,6 +39,31 @@ def test_document_references_are_found():
     refs = documents_named("Theo Nghị định số 92/2024/NĐ-CP và Luật Đất đai năm 2024, hợp tác xã được thuê đất ra sao?")
     assert "92/2024/NĐ-CP" in refs
     assert any(r.startswith("Luật Đất đai") for r in refs)
+
+
+@pytest.mark.parametrize("question, name", [
+    ("Theo Luật Bảo vệ môi trường, UBND xã chọn đơn vị thu gom rác thế nào?", "Luật Bảo vệ môi trường"),
+    ("Luật Tố tụng hành chính quy định thời hiệu khởi kiện ra sao?", "Luật Tố tụng hành chính"),
+    ("Theo Luật Du Lịch, hướng dẫn viên cần thẻ gì?", "Luật Du Lịch"),
+    ("Luật Thủy sản về nuôi trồng quy định gì?", "Luật Thủy sản"),
+])
+def test_a_law_s_name_ends_at_a_word_that_ends_names_not_at_a_word_spelled_like_one(question, name):
+    """Name ends are read with diacritics ("về" ends a name, "vệ" does not; "hành" of "hành
+    chính" is part of it) and a capitalised word goes on with the name ("Du Lịch")."""
+    assert name in documents_named(question)
+
+
+@pytest.mark.parametrize("question, cited", [
+    ("Theo Luật Thủy sản, tàu cá của HTX phải đăng ký ở đâu?", True),
+    ("Xin hỏi Luật Lâm nghiệp quy định gì về rừng cộng đồng?", True),
+    ("Căn cứ Thông tư 15/2030/TT-BTC thì HTX được miễn phí gì?", True),
+    ("Báo cáo tình hình thi hành Luật Thủy sản do ai tổng hợp?", False),
+    ("Hộ nuôi cá bị xử lý theo quy định của Luật Thủy sản khi nào?", False),
+])
+def test_a_document_is_a_source_when_the_question_asks_what_it_says(question, cited):
+    refs = documents_named(question)
+    assert refs, question
+    assert bool(documents_cited(question, refs)) is cited
 
 
 def test_question_is_never_shortened(u):

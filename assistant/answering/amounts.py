@@ -23,6 +23,11 @@ amount too: when no passage read states one, the documents cannot confirm it.
 
 A question that asks for several amounts ("lãi suất bao nhiêu %/năm, thời hạn tối đa mấy năm")
 is refused only when none of them is stated; when some are, the answer says which are not.
+
+A question that asks for a maximum or a minimum ("vay tối đa bao nhiêu tiền", "tối thiểu mấy
+thành viên": ``bounds`` in the vocabulary) is not answered by an amount the passage marks as a
+bound the other way: "tăng vốn Quỹ lên trên 20 tỷ đồng" states no maximum loan, "không quá 05
+năm" no minimum term. An amount stated plainly, or as a bound the same way, answers it.
 """
 
 from __future__ import annotations
@@ -138,6 +143,41 @@ def _count_grammar(units_json: str) -> tuple[re.Pattern[str], frozenset, str] | 
     return re.compile(rf"{before}(?<!\w)(?:{ask})[ \t]+(?P<noun>\w+(?:[ \t]+\w+)?)"), frozenset(skip), number
 
 
+@dataclass(frozen=True)
+class _Bound:
+    """A bound the question asks for, and how passages mark an amount as the opposite bound."""
+
+    name: str  # upper | lower
+    label: str  # how answers name it ("tối đa")
+    asked: re.Pattern[str]  # on folded text
+    against_before: re.Pattern[str] | None  # the opposite marks, ending the text before a number
+    against_after: re.Pattern[str] | None  # the opposite marks, starting the text after the unit
+
+
+@lru_cache(maxsize=8)
+def _bounds(units_json: str) -> tuple[_Bound, ...]:
+    spec = json.loads(units_json).get("bounds") or {}
+    sides = {k: v for k, v in spec.items() if isinstance(v, dict) and v.get("asked")}
+    out = []
+    for name, side in sides.items():
+        other = next((v for k, v in sides.items() if k != name), {})
+        before = _alternatives(other.get("marks", ()))
+        after = _alternatives(other.get("marks_after", ()))
+        out.append(_Bound(name, str(side.get("label") or ""), re.compile(rf"(?<!\w)(?:{_alternatives(side['asked'], folded=True)})(?!\w)"),
+                          re.compile(rf"(?<!\w)(?:{before})\s*$") if before else None,
+                          re.compile(rf"^\s*(?:{after})(?!\w)") if after else None))
+    return tuple(out)
+
+
+def _bound_asked(question: str) -> _Bound | None:
+    """The one bound the question asks for ("tối đa" or "tối thiểu"), or None (neither, or both)."""
+    from ingest.vocab import vocab
+
+    folded = fold(question or "")
+    found = [b for b in _bounds(json.dumps(vocab().units, ensure_ascii=False, sort_keys=True)) if b.asked.search(folded)]
+    return found[0] if len(found) == 1 else None
+
+
 def _count_kind(question: str) -> _Kind | None:
     """"Lâm Đồng đặt mục tiêu bao nhiêu HTX?": a count of the noun after the ask word, stated
     as a number right before that noun ("300 HTX", "ba trăm hợp tác xã": an abbreviation
@@ -195,13 +235,23 @@ def asked_forms(query) -> tuple[_Kind, ...]:
     return tuple(k for k, _ in _asked(question_forms(query)))
 
 
-def _stated(kind: _Kind, text: str) -> bool:
-    """``text`` (as written) states an amount of ``kind``."""
+def _stated(kind: _Kind, text: str, bound: _Bound | None = None) -> bool:
+    """``text`` (as written) states an amount of ``kind`` (and, when the question asks for a
+    ``bound``, one the text does not mark as the opposite bound)."""
     if kind.on_expanded:
         from index.text import expand_abbreviations
 
-        return bool(kind.stated.search(expand_abbreviations(text).lower()))
-    return bool(kind.stated.search(nfc(text).lower()))
+        line = expand_abbreviations(text).lower()
+    else:
+        line = nfc(text).lower()
+    if bound is None:
+        return bool(kind.stated.search(line))
+    for m in kind.stated.finditer(line):
+        before, after = line[max(0, m.start() - 24):m.start()], line[m.end():m.end() + 16]
+        if not ((bound.against_before and bound.against_before.search(before))
+                or (bound.against_after and bound.against_after.search(after))):
+            return True
+    return False
 
 
 def states_any(text: str, kinds: Sequence[_Kind]) -> bool:
@@ -243,16 +293,19 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
         return AmountCheck()
     folded = [fold(t) for t in passages]
     located = _holding(passages, folded, words) or list(passages)
+    bound = _bound_asked(question)
     missing = []
     for kind, noun in asked:
         # a quantity named by its noun ("lãi suất") is stated where the noun is, unless the noun
         # holds the unit itself ("độ tuổi": "từ đủ 16 tuổi" names it by the number)
         named = noun and not _holds_unit(noun, kind)
         texts = _holding(passages, folded, [noun]) if named else located
-        if not any(_stated(kind, t) for t in texts):
+        if not any(_stated(kind, t, bound) for t in texts):
             missing.append(kind)
     kinds = [k for k, _ in asked]
-    return AmountCheck(tuple(k.name for k in kinds), tuple(k.name for k in missing), tuple(k.label for k in missing))
+    labels = tuple(f"{k.label} {bound.label}".strip() if bound is not None and any(_stated(k, t) for t in passages)
+                   else k.label for k in missing)  # "số tiền tối đa": some amount is stated, not that bound
+    return AmountCheck(tuple(k.name for k in kinds), tuple(k.name for k in missing), labels)
 
 
 def _holds_unit(noun: str, kind: _Kind) -> bool:

@@ -12,7 +12,8 @@ Some refusals are facts, not scores: an empty question; a question scoped to pro
 have no document when no national document is loaded either; a question that asks for an
 amount in a unit ("bao nhiêu phần trăm", "mấy năm") or a value with a format of its own ("số
 điện thoại") that none of the passages read states (``amounts.check``); a figure asked of a document that is
-not loaded ("Theo Nghị định 45/2021/NĐ-CP, lãi suất là bao nhiêu?"); a question about a
+not loaded ("Theo Nghị định 45/2021/NĐ-CP, lãi suất là bao nhiêu?"), or anything asked of
+what such a document says ("Theo Luật Đất đai, …"); a question about a
 province's agency that none of the province's documents names ("Sở Công Thương" in a question about a province
 whose plan never mentions it: any answer would borrow another agency's or another province's
 duties); and a question about a province in a year that none of the province's documents
@@ -156,16 +157,18 @@ def province_unanswerable(query: Query, snap: CorpusSnapshot, missing_provinces:
 
 def fact_reason(facts: ScopeFacts, amounts: AmountCheck, query: Query, missing_documents: Sequence[str]) -> str | None:
     """The refusal that a fact about the documents settles, before any score: the amount asked
-    is stated in no passage read; a figure is asked of a document that is not loaded ("Theo
-    Nghị định 45/2021/NĐ-CP, lãi suất là bao nhiêu?": a figure from another document is not that
-    document's); in a question about a province that has documents, the agency asked about is
+    is stated in no passage read; a figure, or anything at all, is asked of a document that is
+    not loaded ("Nghị định 45/2021/NĐ-CP quy định lãi suất bao nhiêu?", "Theo Luật Đất đai, HTX
+    được thuê đất thế nào?": what another document says is not that document's; a document
+    named only as the object of a question, "tổng kết thi hành Luật HTX 2012", is not asked
+    what it says, ``understand.documents_cited``); in a question about a province that has documents, the agency asked about is
     named by none of them (a question naming no province is not refused for this: "Ủy ban nhân
     dân tỉnh" and a law's "Ủy ban nhân dân cấp tỉnh" are the same body under names the
     vocabulary may not relate); or the year asked about is named by none of the province's
     documents."""
     if amounts.none_stated:
         return "amount_not_stated"
-    if missing_documents and query.has("figure"):
+    if missing_documents and (query.has("figure") or any(d in query.sources for d in missing_documents)):
         return "document_not_loaded"
     if facts.province_agency_absent:
         return "agency_not_in_scope"

@@ -192,9 +192,24 @@ def check(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> ScopeFacts
     absent_a = tuple(a for a in query.agencies
                      if not (agency_docs if a == agency else _agency_docs(query, a, snap, docs)))
     missing_w = tuple(w for w in absent_w if not _in_docs(_SYLLABLE.findall(fold(w)), snap, docs))
-    own = _own_docs(snap, docs) if query.provinces else ()
     return ScopeFacts(docs, tuple(words), absent_w, absent_n, absent_a, missing_w, _absent_years(query, snap, docs),
-                      province_agency_absent=bool(absent_a and own), all_words=tuple(dict.fromkeys(every)))
+                      province_agency_absent=_province_agency_absent(query, snap, docs, absent_a),
+                      all_words=tuple(dict.fromkeys(every)))
+
+
+def _province_agency_absent(query: Query, snap: CorpusSnapshot, docs: Sequence[str], absent: Sequence[str]) -> bool:
+    """The question is about a province's agency that no document in scope names: the province
+    has documents and none names it, or it has none, the national documents answer for it, and
+    the agency is one of a province's own ("Sở Công Thương tỉnh Bình Dương" when no plan of Bình
+    Dương is loaded: a law names the ministries and "Ủy ban nhân dân cấp tỉnh", never a province's
+    departments, so any duty quoted would be another province's)."""
+    if not (absent and query.provinces):
+        return False
+    if _own_docs(snap, docs):
+        return True
+    from ingest.vocab import vocab
+
+    return any(not vocab().is_national(a) for a in absent)
 
 
 def _own_docs(snap: CorpusSnapshot, docs: Sequence[str]) -> tuple[str, ...]:
@@ -220,10 +235,17 @@ def _agency_docs(query: Query, agency: str | None, snap: CorpusSnapshot, docs: S
 
 def _absent_years(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> tuple[str, ...]:
     """The question's years that none of the named provinces' own documents in scope contains
-    (only for a question that names a province with documents)."""
+    (only for a question that names a province with documents).
+
+    A province's targets are set in the documents issued under its own name: a question about
+    Lâm Đồng also reads the plan of Đắk Nông, which merged into it in 2025, but "Lâm Đồng đặt
+    mục tiêu đến năm 2025" is not answered by Đắk Nông's 2025 targets. The documents of the
+    provinces merged with a named one count only when the named province has none of its own."""
     if not query.provinces:
         return ()
     own = _own_docs(snap, docs)
+    named = tuple(d for d in own if snap.docs[d].province in query.provinces)
+    own = named or own
     if not own:
         return ()
     years = dict.fromkeys(_YEAR.findall(query.restored))

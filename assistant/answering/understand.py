@@ -74,10 +74,13 @@ FOLLOWUP_CUE = re.compile(
 DOC_NUMBER = re.compile(r"\b\d{1,4}(?:/\d{4})?/[A-ZĐa-zđ&]+(?:-[A-ZĐa-zđ&0-9]+)*")
 DOC_NAME = re.compile(
     r"\b(?:Bộ luật|Luật|Hiến pháp|Nghị định|Nghị quyết|Thông tư(?: liên tịch)?|Quyết định|Chỉ thị)"
-    r"(?: [A-ZĐÂĂÊÔƠƯ][^\s,.?;:]*(?: [a-zđà-ỹ][^\s,.?;:]*){0,4})?(?: (?:năm )?(?:19|20)\d{2})?")
+    r"(?: [A-ZĐÂĂÊÔƠƯ][^\s,.?;:]*(?: (?:[a-zđà-ỹ]|[A-ZĐÀ-Ỹ](?=[a-zđà-ỹ]))[^\s,.?;:]*){0,4})?"
+    r"(?: (?:năm )?(?:19|20)\d{2})?")
 
-_NAME_STOP = {"quy", "co", "thi", "ve", "duoc", "la", "gi", "nhu", "noi", "cho", "cua", "theo", "khi", "nao", "ra", "da",
-              "phai", "va", "nam", "ap", "dung", "huong", "hien", "hanh", "moi", "nhat"}
+# Words that end a law's name in running text ("Luật Cư trú quy định …"), compared with their
+# diacritics: "về" ends a name, "vệ" of "Luật Bảo vệ môi trường" does not.
+_NAME_STOP = {"quy", "có", "thì", "về", "được", "là", "gì", "như", "nói", "cho", "của", "theo", "khi", "nào", "ra", "đã",
+              "phải", "và", "năm", "áp", "dụng", "hướng", "hiện", "mới", "nhất"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class Query:
     agencies: tuple[str, ...] = ()
     provinces: tuple[str, ...] = ()
     documents: tuple[str, ...] = ()  # document references as written ("45/2021/NĐ-CP", "Luật Cư trú")
+    sources: tuple[str, ...] = ()  # those the question asks what they say ("Theo Luật Cư trú, …"): ``documents_cited``
     terms: tuple[str, ...] = ()  # folded content terms of the search text (abbreviations expanded)
     per_province: bool = False  # the answer must keep provinces apart explicitly
     followup: bool = False
@@ -117,12 +121,44 @@ def documents_named(text: str) -> tuple[str, ...]:
     refs = [m.group(0) for m in DOC_NUMBER.finditer(text)]
     for m in DOC_NAME.finditer(text):
         words = m.group(0).split()
-        cut = next((i for i, w in enumerate(words) if i >= 2 and fold(w) in _NAME_STOP), len(words))
+        cut = next((i for i, w in enumerate(words) if i >= 2 and w.lower() in _NAME_STOP), len(words))
         name = " ".join(words[:cut])
         if name == "Hiến pháp" or any(w[:1].isupper() or w.isdigit() for w in words[1:cut]) and len(name.split()) >= 2:
             if not (words[1:2] and words[1] in ("Bộ",)):
                 refs.append(name)
     return tuple(dict.fromkeys(refs))
+
+
+# A clause that asks what a document says: "Theo Luật Đất đai, …", "Căn cứ Nghị định 45/2021/NĐ-CP
+# thì …" (the words before the reference), or "Luật Đất đai quy định …" (the verb after it), with
+# at most a short courtesy ("Cho hỏi", "Vậy") before.
+_SOURCE_BEFORE = re.compile(r"(?:^|\s)(?:theo(?: quy dinh (?:cua|tai))?|can cu(?: vao)?|dua (?:vao|theo|tren)|"
+                            r"chieu theo|trong)$")
+_SOURCE_AFTER = re.compile(r"^(?:(?:nam )?(?:19|20)\d{2} )?(?:quy dinh|co|noi|ghi|neu|cho|yeu cau|moi|dat ra)\b")
+_DOC_TYPE_WORDS = re.compile(r"(?:^|\s)(?:(?:nghi dinh|nghi quyet|quyet dinh|thong tu|chi thi|cong van|ke hoach)(?: so)?)$")
+_CLAUSE = re.compile(r"[.?!;:,\n]")
+_COURTESY = 3  # words a clause may start with before the document it asks about ("cho mình hỏi")
+
+
+def documents_cited(text: str, refs: Sequence[str]) -> tuple[str, ...]:
+    """The references among ``refs`` that ``text`` asks about as its source: what the document
+    says ("Theo Luật Đất đai, HTX được thuê đất thế nào?", "Nghị định 45/2021/NĐ-CP quy định lãi
+    suất bao nhiêu?"), as against a document the question is about as an object ("tổng kết 10
+    năm thi hành Luật HTX 2012", "… bị xử lý theo quy định của Luật Xử lý vi phạm hành chính"),
+    which other documents may well speak of."""
+    out = []
+    for ref in refs:
+        for m in re.finditer(re.escape(ref), text):
+            clause_start = max((c.end() for c in _CLAUSE.finditer(text, 0, m.start())), default=0)
+            before = " ".join(re.findall(r"\w+", fold(text[clause_start:m.start()])))
+            before = _DOC_TYPE_WORDS.sub("", before).strip()
+            after = " ".join(re.findall(r"\w+", fold(text[m.end():m.end() + 40])))
+            cue = _SOURCE_BEFORE.search(before)
+            lead = before[:cue.start()].split() if cue else before.split()
+            if len(lead) <= _COURTESY and (cue or _SOURCE_AFTER.search(after)):
+                out.append(ref)
+                break
+    return tuple(out)
 
 
 def _own_terms(text: str, analysis: QueryAnalysis) -> list[str]:
@@ -193,7 +229,8 @@ class Understander:
         folded = fold(restored)
         per_province = len(provinces) >= 2 or bool(PER_PROVINCE_CUE.search(" ".join(re.findall(r"\w+", folded))))
         return Query(typed=typed, text=text, restored=restored, intents=intents, agencies=agencies,
-                     provinces=provinces, documents=documents, terms=terms, per_province=per_province,
+                     provinces=provinces, documents=documents, sources=documents_cited(restored, documents),
+                     terms=terms, per_province=per_province,
                      followup=followup, carried={k: v for k, v in carried.items() if v}, source=source,
                      analysis=searched)
 
