@@ -267,3 +267,18 @@ def test_a_maximum_or_a_minimum_is_not_answered_by_the_opposite_bound(question, 
     assert bool(result.missing) is not stated, result
     if not stated and result.missing:
         assert any(w in result.labels[0] for w in ("tối đa", "tối thiểu")), result.labels
+
+
+@pytest.mark.parametrize("question, kinds", [
+    # "mấy"/"bao nhiêu" in a sentence that tells, beside one that asks, is "a few", "so much"
+    ("Tôi với mấy anh em trồng tiêu muốn lập HTX. Phải nộp hồ sơ ở cơ quan nào?", ()),
+    ("Nhà tôi có mấy con bò, đang nuôi ở vườn. Chuồng phải cách nhà ở bao xa theo luật?", ()),
+    ("Bọn mình bỏ ra bao nhiêu công sức rồi. Giờ muốn giải thể HTX thì làm thế nào?", ()),
+    # the asking sentence still asks, and a message with no "?" is read whole
+    ("Tôi với mấy hộ muốn lập HTX. Cần tối thiểu mấy thành viên?", ("count",)),
+    ("Cho hỏi HTX được vay tối đa bao nhiêu tiền", ("money",)),
+    # a confirmation reads the amount stated in the sentence before
+    ("Lãi suất cho vay là 5%/năm. Có đúng không?", ("percent",)),
+])
+def test_only_the_sentences_that_ask_ask_for_an_amount(question, kinds):
+    assert set(asked_kinds(question)) == set(kinds)

@@ -208,10 +208,30 @@ def _count_kind(question: str) -> _Kind | None:
     return None
 
 
+_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
+
+
+def asking_part(text: str) -> str:
+    """The sentences of ``text`` that ask: all of it, unless some sentence ends with "?", and
+    then those (and an unpunctuated last one). "Tôi với mấy hộ trồng cà phê đang tính lập HTX."
+    beside "… bộ phận nào chủ trì?" tells, it does not ask a count: "mấy hộ" is "a few
+    households" there."""
+    if "?" not in (text or ""):
+        return text or ""
+    parts = [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    keep = [p for i, p in enumerate(parts)
+            if p.rstrip().endswith("?") or (i == len(parts) - 1 and not p.rstrip()[-1:] in ".!")]
+    return "\n".join(p.strip() for p in keep)
+
+
 def _asked(question: str) -> list[tuple[_Kind, str]]:
     """The kinds asked, each with the noun that named the quantity ("lãi suất"; "" when the kind
-    is asked by its unit alone)."""
-    folded, lower = fold(question or ""), nfc(question or "").lower()
+    is asked by its unit alone). Only the sentences that ask are read (``asking_part``), except
+    for a confirmation, whose amount is often stated in the sentence before ("Tây Ninh có 500
+    HTX. Đúng không?")."""
+    whole_folded, whole_lower = fold(question or ""), nfc(question or "").lower()
+    asking = "\n".join(asking_part(line) for line in (question or "").split("\n"))
+    folded, lower = fold(asking), nfc(asking).lower()
     out = []
     for k in _active_kinds():
         m = k.named.search(lower) if k.named is not None else None
@@ -219,12 +239,12 @@ def _asked(question: str) -> list[tuple[_Kind, str]]:
             out.append((k, m.group("noun")))
         elif k.asked is not None and k.asked.search(folded):
             out.append((k, ""))
-        elif k.confirm is not None and k.confirm.search(folded) and k.stated.search(lower):
+        elif k.confirm is not None and k.confirm.search(whole_folded) and k.stated.search(whole_lower):
             # "lãi suất là 3%/năm đúng không?": confirming an amount asks whether the documents
             # state one of that kind (of the quantity the question names, when it names one)
-            n = k.nouns.search(lower) if k.nouns is not None else None
+            n = k.nouns.search(whole_lower) if k.nouns is not None else None
             out.append((k, n.group("noun") if n else ""))
-    count = _count_kind(question)
+    count = _count_kind(asking)
     if count is not None:
         out.append((count, ""))
     return out
