@@ -170,3 +170,41 @@ def test_an_amount_the_law_does_not_state_is_refused_and_one_it_states_is_answer
     both = law_answerer.ask("Người nuôi ong phải bao nhiêu tuổi, và trại ong phải đặt cách nhà dân tối thiểu bao nhiêu mét?")
     assert not both.refused and "18 tuổi" in both.answer, both.answer
     assert "không nêu khoảng cách" in both.answer, both.answer
+
+
+PLAN = (
+    "ỦY BAN NHÂN DÂN TỈNH HÀ GIANG\nSố: 31/KH-UBND\nHà Giang, ngày 4 tháng 6 năm 2024\n\nKẾ HOẠCH\n"
+    "Phát triển nghề nuôi ong gắn với hợp tác xã giai đoạn 2024-2030\n\nI. MỤC TIÊU\n"
+    "1. Mục tiêu chung\n"
+    "- Thu hút hộ nuôi ong ở vùng cao tham gia hợp tác xã nuôi ong, nâng cao thu nhập của hộ nuôi ong tham gia hợp tác xã.\n"
+    "- Vận động hộ nuôi ong tham gia hợp tác xã, liên kết hộ nuôi ong với doanh nghiệp tiêu thụ mật ong.\n"
+    "- Tuyên truyền để hộ nuôi ong hiểu lợi ích khi tham gia hợp tác xã nuôi ong và tổ hợp tác nuôi ong.\n"
+    "- Hỗ trợ hộ nuôi ong tham gia hợp tác xã tiếp cận vốn vay, giống ong và kỹ thuật nuôi ong an toàn.\n"
+    "- Phát triển thương hiệu mật ong của hợp tác xã, để hộ nuôi ong tham gia hợp tác xã bán được giá cao.\n"
+    "2. Chỉ tiêu cụ thể\n"
+    "- Đến năm 2030 có ít nhất 35% số hộ trên địa bàn có đàn ong vào các tổ chức kinh tế tập thể.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def plan_answerer(tmp_path_factory, store):
+    from conftest import make_settings
+
+    from assistant.runtime import build_answerer, build_store, ingest_paths
+
+    data = tmp_path_factory.mktemp("plan")
+    (data / "corpus").mkdir()
+    (data / "corpus" / "ke-hoach-nuoi-ong.txt").write_text(PLAN, encoding="utf-8")
+    settings = make_settings(data)
+    st = build_store(settings, embedder=store.embedder)
+    assert all(r.ok for r in ingest_paths(st, [data / "corpus"], settings))
+    return build_answerer(settings, store=st)
+
+
+def test_the_point_that_states_the_amount_asked_leads(plan_answerer):
+    """Five sentences share the question's words and state no percentage; the one that states
+    it shares fewer. Asked "bao nhiêu phần trăm", the answer leads with the percentage."""
+    a = plan_answerer.ask("Hà Giang hướng tới bao nhiêu phần trăm hộ nuôi ong tham gia hợp tác xã?")
+    assert not a.refused, a.answer
+    lead = a.answer.splitlines()[0]
+    assert "35%" in lead, a.answer

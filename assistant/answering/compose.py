@@ -158,6 +158,9 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
     kept: list[Candidate] = []
     group_best: dict[str, float] = {}
     eligible = [c for c in body if c.p >= (0.5 * floor if per_province else floor)]
+    # units that state the amount asked are taken first (a stable sort: by score otherwise), so
+    # the per-passage cap does not drop them for sentences of the same passage that only share words
+    eligible.sort(key=lambda c: -c.feature("amount"))
     for c in _dedupe(eligible):
         gkey = c.chunk.doc_id
         first_of_group = gkey not in group_best
@@ -170,7 +173,8 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
         group_best.setdefault(gkey, c.p)
         kept.append(c)
     aside = _aside(query)
-    points = sorted(_points(kept), key=lambda pt: (aside(pt.cand), -pt.cand.p))
+    typed = _answers_asked_amount(kept)
+    points = sorted(_points(kept), key=lambda pt: (aside(pt.cand), -typed(pt), -pt.cand.p))
     # Fill the budget: every group's best point first when provinces are kept apart.
     order: list[Point] = []
     if per_province:
@@ -202,10 +206,22 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
         label, province = _group_label(snap, pt.cand)
         g = groups.setdefault(pt.cand.chunk.doc_id, Group(pt.cand.chunk.doc_id, label, province))
         g.points.append(pt)
-    ordered = sorted(groups.values(), key=lambda g: (aside(g.points[0].cand), -g.best))
-    for g in ordered:
-        g.points.sort(key=lambda pt: -pt.cand.p)  # the most relevant point first, in every group
+    for g in groups.values():
+        g.points.sort(key=lambda pt: (-typed(pt), -pt.cand.p))  # the most relevant point first, in every group
+    ordered = sorted(groups.values(), key=lambda g: (aside(g.points[0].cand), -typed(g.points[0]), -g.best))
     return ordered, more
+
+
+def _answers_asked_amount(kept: Sequence[Candidate]):
+    """Whether a point states the kind of amount the question asks for (``amounts``: "bao nhiêu
+    phần trăm" and a percentage; the ``amount`` feature), when some kept unit does: such points
+    come first, so the figure asked for is not pushed out of the budget by passages that only
+    share the question's words ("Đắk Nông hướng tới bao nhiêu phần trăm hộ tham gia …?" is
+    answered by "thu hút ít nhất từ 40 - 45% số hộ …", not by the sentence on the same goal
+    without a number)."""
+    if not any(c.feature("amount") for c in kept):
+        return lambda pt: 0.0
+    return lambda pt: max(u.feature("amount") for u in pt.units)
 
 
 def _aside(query: Query):
@@ -239,8 +255,10 @@ def _clause(text: str, pattern: re.Pattern[str] | None) -> str:
 
 
 def lead_line(query: Query, groups: list[Group], number: dict[int, int]) -> str:
-    """One line that answers directly, citing the best point."""
-    best = max((pt for g in groups for pt in g.points), key=lambda pt: pt.cand.p)
+    """One line that answers directly, citing the best point (of those that state the kind of
+    amount asked, when some do: ``_answers_asked_amount``)."""
+    best = max((pt for g in groups for pt in g.points),
+               key=lambda pt: (max(u.feature("amount") for u in pt.units), pt.cand.p))
     n = number[id(best)]
     label = next(g.label for g in groups if best in g.points)
     if query.has("duty") and query.agencies and not query.has("figure") and not query.has("deadline"):
