@@ -282,3 +282,15 @@ def test_a_maximum_or_a_minimum_is_not_answered_by_the_opposite_bound(question, 
 ])
 def test_only_the_sentences_that_ask_ask_for_an_amount(question, kinds):
     assert set(asked_kinds(question)) == set(kinds)
+
+
+@pytest.mark.parametrize("passage, stated", [
+    ("Thực hiện Nghị quyết số 15-NQ/TU, ngày 3-4-2019, của Tỉnh ủy về kinh tế tập thể.", False),
+    ("Căn cứ Thông tư số 07/2031/TT-BNN ngày 8 tháng 2 năm 2031 của Bộ.", False),
+    ("Theo Công văn 118/SNN-KTHT; ngày 12/3/2022 về hỗ trợ HTX.", False),
+    ("Các xã gửi báo cáo về Phòng Kinh tế trước ngày 10 tháng 11 hằng năm.", True),
+    ("Hạn nộp hồ sơ: 30/6 hằng năm.", True),
+])
+def test_a_document_s_own_date_sets_no_deadline(passage, stated):
+    """The date after a document's number dates the document; a deadline is a date of its own."""
+    assert bool(check("Báo cáo phải gửi trước ngày nào?", [passage]).missing) is not stated

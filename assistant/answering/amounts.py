@@ -64,6 +64,9 @@ class _Kind:
     nouns: re.Pattern[str] | None = None  # the nouns that name a quantity of this kind, anywhere
     confirm: re.Pattern[str] | None = None  # asking whether a stated amount holds ("đúng không")
     on_expanded: bool = False  # ``stated`` reads lower-case text with abbreviations expanded (counts)
+    # what, right before a match, makes it no amount of this kind (a document's number before its
+    # date: "Kế hoạch số 87/KH-UBND, ngày 21/9/2012" dates the plan, it sets no deadline)
+    not_after: re.Pattern[str] | None = None
 
 
 def _alternatives(words: Iterable[str], folded: bool = False) -> str:
@@ -105,10 +108,12 @@ def _compile(units: dict) -> list[_Kind]:
                  if nouns and interrogative else None)
         if not (parts or named) or not forms:
             continue
+        not_after = spec.get("not_after")
         out.append(_Kind(name, str(spec.get("label") or name), re.compile("|".join(parts)) if parts else None,
                          re.compile("|".join(forms)), named,
                          re.compile(rf"(?<!\w)(?P<noun>{nouns})(?!\w)") if nouns else None,
-                         confirm if stated else None))  # confirming a measure, not a date or a phone number
+                         confirm if stated else None,  # confirming a measure, not a date or a phone number
+                         not_after=re.compile(rf"(?:{not_after})$") if not_after else None))
     return out
 
 
@@ -264,13 +269,16 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None) -> bool:
         line = expand_abbreviations(text).lower()
     else:
         line = nfc(text).lower()
-    if bound is None:
+    if bound is None and kind.not_after is None:
         return bool(kind.stated.search(line))
     for m in kind.stated.finditer(line):
-        before, after = line[max(0, m.start() - 24):m.start()], line[m.end():m.end() + 16]
-        if not ((bound.against_before and bound.against_before.search(before))
-                or (bound.against_after and bound.against_after.search(after))):
-            return True
+        before, after = line[max(0, m.start() - 40):m.start()], line[m.end():m.end() + 16]
+        if kind.not_after is not None and kind.not_after.search(before):
+            continue
+        if bound is not None and ((bound.against_before and bound.against_before.search(before[-24:]))
+                                  or (bound.against_after and bound.against_after.search(after))):
+            continue
+        return True
     return False
 
 
