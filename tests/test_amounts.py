@@ -132,6 +132,8 @@ def test_a_phone_number_is_stated_only_in_its_format(passage, stated):
     ("Lệ phí cấp giấy chứng nhận đăng ký là bao nhiêu?", "money"),
     ("Mức lương tối thiểu của giám đốc là bao nhiêu?", "money"),
     ("Vốn điều lệ của quỹ khi thành lập là bao nhiêu?", "money"),
+    ("Kế toán viên của HTX được trả lương, phụ cấp bao nhiêu mỗi tháng?", "money"),  # across a comma, by "phụ cấp"
+    ("Người làm tình nguyện được trợ cấp bao nhiêu?", "money"),
 ])
 def test_a_quantity_named_by_its_noun_then_asked_for_is_an_amount(question, kind):
     assert kind in asked_kinds(question)
