@@ -208,3 +208,56 @@ def test_the_point_that_states_the_amount_asked_leads(plan_answerer):
     assert not a.refused, a.answer
     lead = a.answer.splitlines()[0]
     assert "35%" in lead, a.answer
+
+
+@pytest.fixture(scope="module")
+def plan_and_law_answerer(tmp_path_factory, store):
+    from conftest import make_settings
+
+    from assistant.runtime import build_answerer, build_store, ingest_paths
+
+    data = tmp_path_factory.mktemp("planlaw")
+    (data / "corpus").mkdir()
+    (data / "corpus" / "ke-hoach-nuoi-ong.txt").write_text(PLAN, encoding="utf-8")
+    (data / "corpus" / "luat-nuoi-ong.txt").write_text(LAW, encoding="utf-8")
+    settings = make_settings(data)
+    st = build_store(settings, embedder=store.embedder)
+    assert all(r.ok for r in ingest_paths(st, [data / "corpus"], settings))
+    return build_answerer(settings, store=st)
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("Kế hoạch của Hà Giang có nói phát triển thương hiệu mật ong cho hợp tác xã. "
+     "Còn theo Luật Nuôi ong thì Ủy ban nhân dân cấp tỉnh phải báo cáo tình hình nuôi ong trước ngày nào?",
+     ("thương hiệu mật ong", "15 tháng 12")),
+    ("Theo Luật Nuôi ong, trại ong là nơi đặt bao nhiêu đàn ong? "
+     "Kế hoạch Hà Giang hỗ trợ hộ nuôi ong tiếp cận những gì?",
+     ("50 đàn ong", "giống ong")),
+])
+def test_each_part_of_a_message_of_several_is_answered(plan_and_law_answerer, question, parts):
+    """A message that sets out one thing and asks another (or asks two things in two sentences),
+    each from a different document: the answer holds a passage for each part."""
+    a = plan_and_law_answerer.ask(question)
+    assert not a.refused, a.answer
+    for part in parts:
+        assert part in a.answer, (part, a.answer)
+
+
+def test_a_part_s_best_unit_is_shown_second_even_below_the_floor(plan_and_law_answerer):
+    """``compose.select_points`` keeps a required unit (a part's answer) whatever its score for
+    the whole message, and shows it."""
+    from assistant.answering import compose
+    from assistant.answering.passages import is_label
+
+    a = plan_and_law_answerer
+    run = a.prepare("Hộ nuôi ong tham gia hợp tác xã ở Hà Giang được hỗ trợ những gì?")
+    w = a.weights
+    low = [c for c in run.cands if not is_label(c.unit) and c.p < w.keep_ratio * run.cands[0].p]
+    assert low, "the test needs a unit below the floor"
+    target = low[-1]
+    shown = lambda groups: [pt for g in groups for pt in g.points]  # noqa: E731
+    plain, _ = compose.select_points(run.query, run.cands, run.snap, w.keep_ratio, False, False)
+    assert all(target.unit.key not in [u.unit.key for u in pt.units] for pt in shown(plain))
+    groups, _ = compose.select_points(run.query, run.cands, run.snap, w.keep_ratio, False, False, (target.unit.key,))
+    keys = [[u.unit.key for u in pt.units] for pt in shown(groups)]
+    assert any(target.unit.key in k for k in keys), keys

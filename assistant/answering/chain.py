@@ -34,7 +34,7 @@ from assistant.answering.amounts import check_read as amount_check, question_for
 from assistant.answering.scope import check as scope_check, scope_docs
 from assistant.answering.select import TOP_SCOPED, Candidate, Search, Selector, unit_infos
 from assistant.answering.types import Answer, Turn
-from assistant.answering.understand import Query, Understander
+from assistant.answering.understand import Query, Understander, question_parts
 from assistant.answering.weights import Weights, load_weights
 from assistant.settings import Settings
 
@@ -66,6 +66,8 @@ class _Run:
     scope_docs: tuple[str, ...] = ()  # the documents the main search reads
     searches: list[Search] = field(default_factory=list)
     cands: list[Candidate] = field(default_factory=list)
+    # for a message of several parts (``understand.question_parts``): each part's candidates
+    part_cands: list[list[Candidate]] = field(default_factory=list)
     decision: Decision | None = None
     answer: Answer | None = None
     weights: Weights | None = None  # set by evaluation to compose with other fitted weights
@@ -156,7 +158,8 @@ class AnswerService:
         """Decide and compose a prepared run with ``weights`` (candidates re-scored)."""
         from assistant.answering.select import rescore
 
-        run = replace(run, weights=weights, cands=rescore(run.cands, weights), timings=dict(run.timings))
+        run = replace(run, weights=weights, cands=rescore(run.cands, weights), timings=dict(run.timings),
+                      part_cands=[rescore(pc, weights) for pc in run.part_cands])
         return self._step_compose(run).answer
 
     # --- stages -----------------------------------------------------------------------------
@@ -273,6 +276,8 @@ class AnswerService:
         t = time.perf_counter()
         if run.query.typed and run.searches:
             run.cands = self.selector.candidates(run.query, run.searches, run.snap)
+            run.part_cands = [self.selector.candidates(part, run.searches, run.snap)
+                              for part in question_parts(run.query)]
         run.lap("select", t)
         return run
 
@@ -312,7 +317,7 @@ class AnswerService:
         else:
             notes = [merged] if merged else []
             out = composer.compose(q, run.cands, snap, d, weights.keep_ratio, run.per_province, run.full,
-                                   extra_notes=notes)
+                                   extra_notes=notes, required=composer.part_bests(run.part_cands))
             out_notes = intent_caveats(q, out.shown, snap) if not any(n.startswith("Lưu ý") for n in d.caveats) else []
             text = out.text + ("\n\n" + "\n".join(out_notes) if out_notes else "")
             metadata.update({"more": out.more, "groups": out.groups, "answer_mode": "extractive"})

@@ -147,8 +147,10 @@ def _points(kept: Sequence[Candidate]) -> list[Point]:
 
 
 def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, keep_ratio: float,
-                  per_province: bool, full: bool) -> tuple[list[Group], int]:
-    """The groups and points to show, and how many points were left out by the budget."""
+                  per_province: bool, full: bool, required: Sequence[tuple[str, int, int]] = ()) -> tuple[list[Group], int]:
+    """The groups and points to show, and how many points were left out by the budget. The
+    ``required`` units (each part's answer, in a message of several parts: ``part_bests``) are
+    kept and shown right after the best point, so no part goes unanswered."""
     body = [c for c in cands if not is_label(c.unit)]
     if not body:
         return [], 0
@@ -157,17 +159,18 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
     per_chunk: dict[str, int] = {}
     kept: list[Candidate] = []
     group_best: dict[str, float] = {}
-    eligible = [c for c in body if c.p >= (0.5 * floor if per_province else floor)]
+    eligible = [c for c in body if c.p >= (0.5 * floor if per_province else floor) or c.unit.key in required]
     # units that state the amount asked are taken first (a stable sort: by score otherwise), so
     # the per-passage cap does not drop them for sentences of the same passage that only share words
     eligible.sort(key=lambda c: -c.feature("amount"))
     for c in _dedupe(eligible):
         gkey = c.chunk.doc_id
         first_of_group = gkey not in group_best
-        ok = c.p >= floor or (per_province and first_of_group and c.p >= 0.5 * floor)
+        must = c.unit.key in required
+        ok = c.p >= floor or (per_province and first_of_group and c.p >= 0.5 * floor) or must
         if not ok:
             continue
-        if per_chunk.get(c.chunk.chunk_id, 0) >= MAX_PER_CHUNK and not full:
+        if per_chunk.get(c.chunk.chunk_id, 0) >= MAX_PER_CHUNK and not full and not must:
             continue
         per_chunk[c.chunk.chunk_id] = per_chunk.get(c.chunk.chunk_id, 0) + 1
         group_best.setdefault(gkey, c.p)
@@ -184,6 +187,13 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
         order = list(firsts.values()) + [pt for pt in points if pt not in firsts.values()]
     else:
         order = points
+    if required:
+        head = order[:1]
+        for key in required:
+            for pt in order:
+                if any(u.unit.key == key for u in pt.units) and all(pt is not h for h in head):
+                    head.append(pt)
+        order = head + [pt for pt in order if all(pt is not h for h in head)]
     limit_points = FULL_MAX_POINTS if full else MAX_POINTS
     shown: list[Point] = []
     chars = LEAD_CHARS  # the lead line
@@ -306,9 +316,24 @@ def _article(section: str) -> str:
     return m.group(0) if m else ""
 
 
+PART_MIN_P = 0.5  # a part's best unit is shown when it is at least this likely to answer the part
+
+
+def part_bests(part_cands: Sequence[Sequence[Candidate]]) -> tuple[tuple[str, int, int], ...]:
+    """The unit that answers each part of a message of several (``understand.question_parts``):
+    its best candidate that is no label, when that one likely answers it (``PART_MIN_P``)."""
+    out = []
+    for cands in part_cands:
+        best = next((c for c in cands if not is_label(c.unit)), None)
+        if best is not None and best.p >= PART_MIN_P:
+            out.append(best.unit.key)
+    return tuple(dict.fromkeys(out))
+
+
 def compose(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, decision: Decision, keep_ratio: float,
-            per_province: bool, full: bool = False, extra_notes: Sequence[str] = ()) -> Composed:
-    groups, more = select_points(query, cands, snap, keep_ratio, per_province, full)
+            per_province: bool, full: bool = False, extra_notes: Sequence[str] = (),
+            required: Sequence[tuple[str, int, int]] = ()) -> Composed:
+    groups, more = select_points(query, cands, snap, keep_ratio, per_province, full, required)
     if not groups:
         return Composed("", [], 0, [], [])
     citations: list[Citation] = []

@@ -161,6 +161,25 @@ def documents_cited(text: str, refs: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+_PART_END = re.compile(r"(?<=[.?!;])\s+|\n+")
+PART_MIN_TERMS = 3  # content terms a sentence needs to count as a part of its own
+
+
+def question_parts(query: Query) -> list[Query]:
+    """The parts of a message that asks, or sets out, several things in sentences of their own
+    ("Kế hoạch của Đắk Nông có nói hỗ trợ khởi nghiệp cho thanh niên. Vậy theo Luật Thanh niên,
+    thanh niên là người bao nhiêu tuổi?"), each as a query with the message's entities, so that
+    each part's best passage can be shown; [] for a message of one part."""
+    parts = [p.strip() for p in _PART_END.split(query.restored or "") if p.strip()]
+    parts = [p for p in parts if len(term_seq(p)) >= PART_MIN_TERMS]
+    if len(parts) < 2:
+        return []
+    from dataclasses import replace
+
+    return [replace(query, typed=p, text=p, restored=p, intents=intents_of(p), terms=tuple(term_seq(p)))
+            for p in parts]
+
+
 def _own_terms(text: str, analysis: QueryAnalysis) -> list[str]:
     """Topic words of a question: content terms minus entity names and question words."""
     folded = fold(text)
