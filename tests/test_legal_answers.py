@@ -261,3 +261,13 @@ def test_a_part_s_best_unit_is_shown_second_even_below_the_floor(plan_and_law_an
     groups, _ = compose.select_points(run.query, run.cands, run.snap, w.keep_ratio, False, False, (target.unit.key,))
     keys = [[u.unit.key for u in pt.units] for pt in shown(groups)]
     assert any(target.unit.key in k for k in keys), keys
+
+
+def test_a_province_with_no_document_is_answered_from_national_ones_only_when_they_answer(law_answerer):
+    """Only a national law is loaded. What the law says holds in Sơn La too, and is answered with
+    a note; what Sơn La itself decided, which the law does not answer, is refused, naming Sơn La."""
+    told = law_answerer.ask("Ở Sơn La, người nuôi ong phải từ đủ bao nhiêu tuổi?")
+    assert not told.refused and "18 tuổi" in told.answer and "Sơn La" in told.answer, told.answer
+    own = law_answerer.ask("Kế hoạch nuôi ong của tỉnh Sơn La giao việc gì cho huyện Mộc Châu?")
+    assert own.refused and own.metadata["refusal_reason"] == "province_not_in_corpus", own.answer
+    assert "Sơn La" in own.answer, own.answer

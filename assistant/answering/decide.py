@@ -216,6 +216,15 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
     if p < weights.refuse_below:
         return Decision("refuse", p, "weak_evidence", _absence_message(facts, snap) + not_loaded, features=f,
                         absent=(*missing_documents, *_absent_items(facts, True)))
+    if missing_provinces and not [x for x in query.provinces if x not in missing_provinces] and p < weights.caveat_below:
+        # Only provinces with no document of their own, and the national documents answer weakly:
+        # nothing loaded answers "Tỉnh Bình Dương giao cơ quan nào …?"; a caveat would quote
+        # national passages that say nothing of the province.
+        where = ", ".join(missing_provinces)
+        return Decision("refuse", p, "province_not_in_corpus",
+                        f"{REFUSAL_MESSAGE} Kho văn bản hiện không có văn bản nào của {where}; "
+                        "các văn bản chung đã nạp không trả lời rõ câu hỏi này.", features=f,
+                        absent=(*missing_provinces, *missing_documents))
     caveats: list[str] = []
     if missing_provinces:
         caveats.append(f"Kho văn bản không có văn bản riêng của {', '.join(missing_provinces)}; "
