@@ -70,19 +70,25 @@ def test_article_titles_and_agency_names_are_labels_but_a_numbered_task_is_not(t
     assert is_heading_line(names) and is_label(Unit(doc.chunks[0], names, 0, 0, "heading"))
 
 
-@pytest.fixture(scope="module")
-def law_answerer(tmp_path_factory, store):
+def _answerer_on(tmp_path_factory, store, name: str, files: dict[str, str]):
+    """An answerer over a corpus of ``files`` (name -> text), written for these tests."""
     from conftest import make_settings
 
     from assistant.runtime import build_answerer, build_store, ingest_paths
 
-    data = tmp_path_factory.mktemp("law")
+    data = tmp_path_factory.mktemp(name)
     (data / "corpus").mkdir()
-    (data / "corpus" / "luat-nuoi-ong.txt").write_text(LAW, encoding="utf-8")
+    for fname, text in files.items():
+        (data / "corpus" / fname).write_text(text, encoding="utf-8")
     settings = make_settings(data)
     st = build_store(settings, embedder=store.embedder)
     assert all(r.ok for r in ingest_paths(st, [data / "corpus"], settings))
     return build_answerer(settings, store=st)
+
+
+@pytest.fixture(scope="module")
+def law_answerer(tmp_path_factory, store):
+    return _answerer_on(tmp_path_factory, store, "law", {"luat-nuoi-ong.txt": LAW})
 
 
 @pytest.mark.parametrize("question", [
@@ -188,17 +194,7 @@ PLAN = (
 
 @pytest.fixture(scope="module")
 def plan_answerer(tmp_path_factory, store):
-    from conftest import make_settings
-
-    from assistant.runtime import build_answerer, build_store, ingest_paths
-
-    data = tmp_path_factory.mktemp("plan")
-    (data / "corpus").mkdir()
-    (data / "corpus" / "ke-hoach-nuoi-ong.txt").write_text(PLAN, encoding="utf-8")
-    settings = make_settings(data)
-    st = build_store(settings, embedder=store.embedder)
-    assert all(r.ok for r in ingest_paths(st, [data / "corpus"], settings))
-    return build_answerer(settings, store=st)
+    return _answerer_on(tmp_path_factory, store, "plan", {"ke-hoach-nuoi-ong.txt": PLAN})
 
 
 def test_the_point_that_states_the_amount_asked_leads(plan_answerer):
@@ -212,18 +208,7 @@ def test_the_point_that_states_the_amount_asked_leads(plan_answerer):
 
 @pytest.fixture(scope="module")
 def plan_and_law_answerer(tmp_path_factory, store):
-    from conftest import make_settings
-
-    from assistant.runtime import build_answerer, build_store, ingest_paths
-
-    data = tmp_path_factory.mktemp("planlaw")
-    (data / "corpus").mkdir()
-    (data / "corpus" / "ke-hoach-nuoi-ong.txt").write_text(PLAN, encoding="utf-8")
-    (data / "corpus" / "luat-nuoi-ong.txt").write_text(LAW, encoding="utf-8")
-    settings = make_settings(data)
-    st = build_store(settings, embedder=store.embedder)
-    assert all(r.ok for r in ingest_paths(st, [data / "corpus"], settings))
-    return build_answerer(settings, store=st)
+    return _answerer_on(tmp_path_factory, store, "planlaw", {"ke-hoach-nuoi-ong.txt": PLAN, "luat-nuoi-ong.txt": LAW})
 
 
 @pytest.mark.parametrize("question, parts", [
