@@ -15,9 +15,13 @@ amount in a unit ("bao nhiêu phần trăm", "mấy năm") or a value with a for
 not loaded ("Theo Nghị định 45/2021/NĐ-CP, lãi suất là bao nhiêu?"), or anything asked of
 what such a document says ("Theo Luật Đất đai, …"); a question about a
 province's agency that none of the province's documents names ("Sở Công Thương" in a question about a province
-whose plan never mentions it: any answer would borrow another agency's or another province's
-duties); and a question about a province in a year that none of the province's documents
-mentions ("đến năm 2030" of a plan whose targets stop at 2020, ``scope.check``).
+whose plan never mentions it, or a province with no plan loaded, whose departments no law
+names: any answer would borrow another agency's or another province's duties); and a question
+about a province in a year that none of the province's own documents mentions ("đến năm 2030"
+of a plan whose targets stop at 2020, ``scope.check``). A question only about provinces with no
+document of their own is answered from the national documents when they answer it; below
+``caveat_below`` it is refused, naming the provinces (a caveat would quote national passages
+that say nothing of them).
 
 Caveats and refusals name what the documents do not say: a province with no document of its
 own (answered from national documents), a document named in the question that is not loaded,
