@@ -348,10 +348,9 @@ def load_vocab(data_dir: Path | None = None) -> Vocab:
         for f in forms:
             owner.setdefault(fold(f), canonical)
     agency_aliases = {c: tuple(f for f in forms if owner[fold(f)] == c) for c, forms in agency_aliases.items()}
-    grammar = _packaged("units.json")  # ask words and number words are packaged; kinds can be added
-    units = {"ask_words": grammar["ask_words"], "number_words": grammar["number_words"],
-             "interrogatives": grammar.get("interrogatives", []), "confirm_words": grammar.get("confirm_words", []),
-             "count": grammar.get("count", {}), "bounds": grammar.get("bounds", {}),
+    # the grammar (ask words, number words, counts, bounds ...) is packaged; kinds can be added
+    grammar = _packaged("units.json")
+    units = {**{k: v for k, v in grammar.items() if k not in ("_comment", "units")},
              "units": dict(_merged("units.json", "units", data_dir))}
     return Vocab(
         provinces=provinces, agencies=agencies, abbreviations=abbreviations, units=units,

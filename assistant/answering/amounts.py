@@ -117,10 +117,15 @@ def _compile(units: dict) -> list[_Kind]:
     return out
 
 
-def _active_kinds() -> tuple[_Kind, ...]:
+def _units_json() -> str:
+    """The active vocabulary's units as JSON text: the key the compiled grammars are cached by."""
     from ingest.vocab import vocab
 
-    return _kinds(json.dumps(vocab().units, ensure_ascii=False, sort_keys=True))
+    return json.dumps(vocab().units, ensure_ascii=False, sort_keys=True)
+
+
+def _active_kinds() -> tuple[_Kind, ...]:
+    return _kinds(_units_json())
 
 
 @lru_cache(maxsize=8)
@@ -176,10 +181,8 @@ def _bounds(units_json: str) -> tuple[_Bound, ...]:
 
 def _bound_asked(question: str) -> _Bound | None:
     """The one bound the question asks for ("tối đa" or "tối thiểu"), or None (neither, or both)."""
-    from ingest.vocab import vocab
-
     folded = fold(question or "")
-    found = [b for b in _bounds(json.dumps(vocab().units, ensure_ascii=False, sort_keys=True)) if b.asked.search(folded)]
+    found = [b for b in _bounds(_units_json()) if b.asked.search(folded)]
     return found[0] if len(found) == 1 else None
 
 
@@ -191,7 +194,7 @@ def _count_kind(question: str) -> _Kind | None:
     from ingest.vocab import vocab
 
     units = vocab().units
-    grammar = _count_grammar(json.dumps(units, ensure_ascii=False, sort_keys=True))
+    grammar = _count_grammar(_units_json())
     if grammar is None:
         return None
     asks, skip, number = grammar

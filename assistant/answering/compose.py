@@ -231,7 +231,12 @@ def _answers_asked_amount(kept: Sequence[Candidate]):
     without a number)."""
     if not any(c.feature("amount") for c in kept):
         return lambda pt: 0.0
-    return lambda pt: max(u.feature("amount") for u in pt.units)
+    return _states_amount
+
+
+def _states_amount(pt: Point) -> float:
+    """1.0 when a unit of the point states the kind of amount asked (the ``amount`` feature)."""
+    return max(u.feature("amount") for u in pt.units)
 
 
 def _aside(query: Query):
@@ -267,8 +272,7 @@ def _clause(text: str, pattern: re.Pattern[str] | None) -> str:
 def lead_line(query: Query, groups: list[Group], number: dict[int, int]) -> str:
     """One line that answers directly, citing the best point (of those that state the kind of
     amount asked, when some do: ``_answers_asked_amount``)."""
-    best = max((pt for g in groups for pt in g.points),
-               key=lambda pt: (max(u.feature("amount") for u in pt.units), pt.cand.p))
+    best = max((pt for g in groups for pt in g.points), key=lambda pt: (_states_amount(pt), pt.cand.p))
     n = number[id(best)]
     label = next(g.label for g in groups if best in g.points)
     if query.has("duty") and query.agencies and not query.has("figure") and not query.has("deadline"):

@@ -154,9 +154,12 @@ def _not_in(words: Sequence[str], removed: Sequence[str]) -> list[str]:
 def province_unanswerable(query: Query, snap: CorpusSnapshot, missing_provinces: Sequence[str]) -> bool:
     """The question is only about provinces with no document, and no national document is
     loaded that could answer it."""
-    if not missing_provinces or [p for p in query.provinces if p not in missing_provinces]:
-        return False
-    return not snap.national
+    return _only_missing(query, missing_provinces) and not snap.national
+
+
+def _only_missing(query: Query, missing_provinces: Sequence[str]) -> bool:
+    """Every province the question names has no document of its own."""
+    return bool(missing_provinces) and all(p in missing_provinces for p in query.provinces)
 
 
 def fact_reason(facts: ScopeFacts, amounts: AmountCheck, query: Query, missing_documents: Sequence[str]) -> str | None:
@@ -220,7 +223,7 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
     if p < weights.refuse_below:
         return Decision("refuse", p, "weak_evidence", _absence_message(facts, snap) + not_loaded, features=f,
                         absent=(*missing_documents, *_absent_items(facts, True)))
-    if missing_provinces and not [x for x in query.provinces if x not in missing_provinces] and p < weights.caveat_below:
+    if _only_missing(query, missing_provinces) and p < weights.caveat_below:
         # Only provinces with no document of their own, and the national documents answer weakly:
         # nothing loaded answers "Tỉnh Bình Dương giao cơ quan nào …?"; a caveat would quote
         # national passages that say nothing of the province.
