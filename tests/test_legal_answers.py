@@ -141,6 +141,32 @@ def test_a_named_law_that_is_not_loaded_is_reported_and_a_loaded_one_is_not(law_
     assert not loaded.metadata.get("documents_not_loaded"), loaded.metadata
 
 
+def test_a_short_number_is_not_loaded_only_when_no_loaded_document_of_its_type_could_be_it(law_answerer):
+    """"Nghị định 31/2026": no decree is loaded, so a figure asked of it is refused and the
+    decree named. "Luật 31/2026": the loaded law has no number in its text, it may be that
+    one, so the question is answered from it."""
+    decree = law_answerer.ask("Nghị định 31/2026 quy định trại ong phải có tối thiểu bao nhiêu đàn?")
+    assert decree.refused, decree.answer
+    assert decree.metadata.get("documents_not_loaded") == ["Nghị định 31/2026"], decree.metadata
+    assert "Nghị định 31/2026" in decree.answer
+    law = law_answerer.ask("Luật 31/2026 quy định trại ong là nơi đặt bao nhiêu đàn ong?")
+    assert not law.refused, law.answer
+    assert "50 đàn ong" in law.answer
+    assert not law.metadata.get("documents_not_loaded"), law.metadata
+
+
+@pytest.mark.parametrize("question", [
+    "Luật Nuôi ong quy định trại ong là nơi đặt bao nhiêu đàn ong?",
+    "Pháp luật quy định trại ong là nơi đặt bao nhiêu đàn ong?",
+])
+def test_the_verb_that_cites_a_text_is_no_topic_an_amount_must_be_found_under(law_answerer, question):
+    """"… quy định …" says the question asks what a text says; the amount is not looked for
+    only in the passages that happen to use the word "quy định"."""
+    a = law_answerer.ask(question)
+    assert not a.refused, a.answer
+    assert "50 đàn ong" in a.answer
+
+
 def test_local_coverage_ignores_words_every_candidate_shares(tmp_path):
     """"nuôi ong" is in every unit of this law, "tuổi" in one: the unit with "tuổi" leads."""
     from assistant.answering.corpus import build_snapshot
@@ -256,3 +282,44 @@ def test_a_province_with_no_document_is_answered_from_national_ones_only_when_th
     own = law_answerer.ask("Kế hoạch nuôi ong của tỉnh Sơn La giao việc gì cho huyện Mộc Châu?")
     assert own.refused and own.metadata["refusal_reason"] == "province_not_in_corpus", own.answer
     assert "Sơn La" in own.answer, own.answer
+
+
+# A plan whose appendix restates a body item, as plans do: the row names the agency and the
+# year, the body sentence keeps a detail (the number of staff) that the row drops.
+_SHARED = ("Thành lập tổ cho vay lưu động của Quỹ hỗ trợ hợp tác xã nuôi ong, đặt tại các huyện vùng cao, hoạt động "
+           "độc lập với ngân hàng thương mại, ưu tiên cho vay mua giống ong, thùng nuôi, máy quay mật và kho bảo quản "
+           "mật ong cho hợp tác xã mới thành lập ở các xã biên giới")
+PLAN_WITH_APPENDIX = (
+    "LIÊN MINH HỢP TÁC XÃ TỈNH HÀ GIANG\nSố: 77/KH-LMHTX\nHà Giang, ngày 9 tháng 3 năm 2024\n\nKẾ HOẠCH\n"
+    "Hỗ trợ hợp tác xã nuôi ong giai đoạn 2024-2028\n\nI. NHIỆM VỤ\n"
+    "1. Về vốn\n"
+    f"- {_SHARED}, có 3 cán bộ chuyên trách.\n"
+    "- Hướng dẫn hợp tác xã nuôi ong lập phương án vay vốn mua giống ong và thùng nuôi.\n"
+    "2. Về đào tạo\n"
+    "- Mở lớp tập huấn kỹ thuật nuôi ong an toàn cho thành viên hợp tác xã.\n\n"
+    "II. TỔ CHỨC THỰC HIỆN\n"
+    "Các phòng, ban căn cứ phụ lục kèm theo để thực hiện.\n\n"
+    "Phụ lục\nPHÂN CÔNG THỰC HIỆN KẾ HOẠCH\n\n"
+    "\tStt\n\tNhiệm vụ\n\tChủ trì tham mưu\n\tThời gian thực hiện\n\tGhi chú\n\n"
+    f"\t1\n\t{_SHARED}\n\tBan Quỹ hỗ trợ\n\tNăm 2025\n\t\n\n"
+    "\t2\n\tMở lớp tập huấn kỹ thuật nuôi ong an toàn cho thành viên hợp tác xã\n\tBan Đào tạo\n\tHằng năm\n\t\n"
+)
+
+
+@pytest.fixture(scope="module")
+def appendix_answerer(tmp_path_factory, store):
+    return _answerer_on(tmp_path_factory, store, "appendix", {"ke-hoach-quy-ong.txt": PLAN_WITH_APPENDIX})
+
+
+def test_a_body_item_and_the_appendix_row_that_restates_it_are_cited_together(appendix_answerer):
+    """The row and the body sentence say the same thing (one is shown, the other is a repeat):
+    the point cites both passages, so the detail only the body keeps ("3 cán bộ chuyên trách") is
+    one click away, whichever of the two is shown."""
+    a = appendix_answerer.ask("Tổ cho vay lưu động của Quỹ hỗ trợ HTX nuôi ong ở Hà Giang do ai chủ trì, "
+                              "hoạt động độc lập hay qua ngân hàng?", full=True)
+    assert not a.refused, a.answer
+    body = [c for c in a.citations if "3 cán bộ chuyên trách" in c.text]
+    rows = [c for c in a.citations if "Ban Quỹ hỗ trợ" in c.text]
+    assert body and rows, (a.answer, [c.text for c in a.citations])
+    line = next(ln for ln in a.answer.splitlines() if f"[{body[0].n}]" in ln)
+    assert f"[{rows[0].n}]" in line, a.answer

@@ -42,6 +42,7 @@ class Point:
     quote: str  # Citation.text: the unit(s) as in the document
     cand: Candidate  # the best candidate of the point
     units: list[Candidate] = field(default_factory=list)
+    also: list[Candidate] = field(default_factory=list)  # units of the same document that repeat it (cited too)
 
     @property
     def order(self) -> tuple:
@@ -97,24 +98,34 @@ def _group_label(snap: CorpusSnapshot, cand: Candidate) -> tuple[str, str | None
 DUPLICATE_OVERLAP = 0.8  # two units whose word sets overlap this much (Jaccard) say the same thing
 
 
-def _dedupe(cands: Sequence[Candidate]) -> list[Candidate]:
+def _dedupe(cands: Sequence[Candidate]) -> tuple[list[Candidate], dict[tuple, Candidate]]:
     """Drop units that repeat a better one: the same text, one containing the other (both over
     20 characters: the same sentence in the body and in an appendix), or word sets that
     overlap ``DUPLICATE_OVERLAP`` (Jaccard, both of at least 8 words). Each unit's folded text
     and word set come with its static features (``select.UnitInfo``); the units kept so far
     are indexed (all their text, by first word, by size) so that a unit is compared only with
-    those it could repeat."""
+    those it could repeat.
+
+    Also returns, by the key of a kept unit, the first unit that repeated it from another
+    passage of the same document: a plan's appendix restates the items of its body (the row
+    names the agency and the year, the body sentence keeps details the row drops), so the point
+    cites both passages (``_repeat_of`` finds which kept unit was repeated)."""
     out: list[Candidate] = []
+    repeats: dict[tuple, Candidate] = {}
     exact: set[str] = set()
     blob = ""  # the long kept texts, one per line: "is k inside a kept text" is one search
     by_first: dict[str, list[str]] = {}  # long kept texts by first word: "is a kept text inside k"
     by_size: dict[int, list[frozenset]] = {}  # word sets of 8+ words by size
     for c in cands:
         k, words = c.info.folded, c.info.words
-        if not k or k in exact:
+        if not k:
+            continue
+        if k in exact:
+            _note_repeat(c, out, repeats)
             continue
         long_ = len(k) > 20
         if long_ and (k in blob or any(s in k for w in by_first.keys() & words for s in by_first[w])):
+            _note_repeat(c, out, repeats)
             continue
         n = len(words)
         if n >= 8:
@@ -122,6 +133,7 @@ def _dedupe(cands: Sequence[Candidate]) -> list[Candidate]:
             # |W ∩ S| >= r |W ∪ S|  <=>  |W ∩ S| >= r (|W| + |S|) / (1 + r)
             if any(len(words & sw) >= DUPLICATE_OVERLAP * (n + size) / (1 + DUPLICATE_OVERLAP)
                    for size in range(max(8, lo), hi + 1) for sw in by_size.get(size, ())):
+                _note_repeat(c, out, repeats)
                 continue
             by_size.setdefault(n, []).append(words)
         exact.add(k)
@@ -129,11 +141,33 @@ def _dedupe(cands: Sequence[Candidate]) -> list[Candidate]:
             blob += "\n" + k
             by_first.setdefault(k.split(" ", 1)[0], []).append(k)
         out.append(c)
-    return out
+    return out, repeats
 
 
-def _points(kept: Sequence[Candidate]) -> list[Point]:
-    """Merge kept units of the same list item into one point (document order inside)."""
+def _repeat_of(c: Candidate, kept: Sequence[Candidate]) -> Candidate | None:
+    """The kept unit of the same document, in another passage, that ``c`` repeats (the test of
+    ``_dedupe``, on that document's kept units only)."""
+    k, words = c.info.folded, c.info.words
+    for o in kept:
+        if o.chunk.doc_id != c.chunk.doc_id or o.chunk.chunk_id == c.chunk.chunk_id:
+            continue
+        ok, ow = o.info.folded, o.info.words
+        if k == ok or (len(k) > 20 and len(ok) > 20 and (k in ok or ok in k)):
+            return o
+        if len(words) >= 8 and len(ow) >= 8 and len(words & ow) >= DUPLICATE_OVERLAP * len(words | ow):
+            return o
+    return None
+
+
+def _note_repeat(c: Candidate, kept: Sequence[Candidate], repeats: dict[tuple, Candidate]) -> None:
+    o = _repeat_of(c, kept)
+    if o is not None:
+        repeats.setdefault(o.unit.key, c)
+
+
+def _points(kept: Sequence[Candidate], repeats: dict[tuple, Candidate] | None = None) -> list[Point]:
+    """Merge kept units of the same list item into one point (document order inside), with the
+    units that repeat them elsewhere in their document (``_dedupe``), one per passage."""
     by_item: dict[tuple[str, int], list[Candidate]] = {}
     for c in kept:
         by_item.setdefault((c.chunk.chunk_id, c.unit.item), []).append(c)
@@ -142,7 +176,9 @@ def _points(kept: Sequence[Candidate]) -> list[Point]:
         units.sort(key=lambda c: c.unit.sent)
         best = max(units, key=lambda c: c.p)
         quote = " ".join(c.unit.text for c in units)
-        points.append(Point(_point_text(units), quote, best, units))
+        also = list({r.chunk.chunk_id: r for r in (repeats.get(u.unit.key) for u in units if repeats)
+                     if r is not None}.values())
+        points.append(Point(_point_text(units), quote, best, units, also))
     return points
 
 
@@ -163,7 +199,8 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
     # units that state the amount asked are taken first (a stable sort: by score otherwise), so
     # the per-passage cap does not drop them for sentences of the same passage that only share words
     eligible.sort(key=lambda c: -c.feature("amount"))
-    for c in _dedupe(eligible):
+    unique, repeats = _dedupe(eligible)
+    for c in unique:
         gkey = c.chunk.doc_id
         first_of_group = gkey not in group_best
         must = c.unit.key in required
@@ -177,7 +214,7 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
         kept.append(c)
     aside = _aside(query)
     typed = _answers_asked_amount(kept)
-    points = sorted(_points(kept), key=lambda pt: (aside(pt.cand), -typed(pt), -pt.cand.p))
+    points = sorted(_points(kept, repeats), key=lambda pt: (aside(pt.cand), -typed(pt), -pt.cand.p))
     # Fill the budget: every group's best point first when provinces are kept apart.
     order: list[Point] = []
     if per_province:
@@ -342,12 +379,18 @@ def compose(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, deci
         return Composed("", [], 0, [], [])
     citations: list[Citation] = []
     number: dict[int, int] = {}
+    marks: dict[int, str] = {}  # "[3]" or, with a repeat elsewhere in the document, "[3][4]"
     for g in groups:
         for pt in g.points:
             chunk = pt.cand.chunk
             citations.append(Citation(len(citations) + 1, chunk.doc_id, snap.doc_title(chunk.doc_id, chunk.doc_title),
                                       chunk.province, chunk.section, pt.quote, chunk.chunk_id, chunk.text))
             number[id(pt)] = len(citations)
+            for r in pt.also:
+                rc = r.chunk
+                citations.append(Citation(len(citations) + 1, rc.doc_id, snap.doc_title(rc.doc_id, rc.doc_title),
+                                          rc.province, rc.section, r.unit.text, rc.chunk_id, rc.text))
+            marks[id(pt)] = "".join(f"[{n}]" for n in range(number[id(pt)], len(citations) + 1))
     # What the documents lack comes first when the question names it (an agency, a number, a
     # word no document in scope uses); otherwise the lead answers directly.
     lines = [decision.lead or lead_line(query, groups, number), ""]
@@ -357,7 +400,7 @@ def compose(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, deci
             art = _article(pt.cand.chunk.section)
             text = pt.text if full else _cut(pt.text, MAX_POINT_CHARS)
             prefix = f"{art}: " if art and not fold(text).startswith(fold(art)) else ""
-            lines.append(f"- {prefix}{text} [{number[id(pt)]}]")
+            lines.append(f"- {prefix}{text} {marks[id(pt)]}")
     notes = list(decision.caveats) + list(extra_notes)
     if notes:
         lines.append("")
