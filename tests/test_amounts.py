@@ -95,6 +95,16 @@ def test_the_amount_is_looked_for_in_the_passages_that_hold_the_question_s_topic
     assert not paraphrase.none_stated
 
 
+def test_a_passage_holds_a_topic_word_through_its_abbreviation():
+    """The topic word "tổ hợp tác" is in "12 THT": the passage that writes the abbreviation is
+    read with the others, not left out for the one that spells the word and states nothing."""
+    spelled = "Vận động nông dân tham gia tổ hợp tác ở các xã vùng sâu."
+    abbreviated = "Năm 2019 thành lập mới 12 THT và 3 HTX."
+    q = "Năm 2019 thành lập bao nhiêu tổ hợp tác?"
+    assert not check(q, [spelled, abbreviated], ["tổ hợp tác"]).none_stated
+    assert check(q, [spelled, "Năm 2019 thành lập mới 3 HTX."], ["tổ hợp tác"]).none_stated
+
+
 @pytest.mark.parametrize("question, kind", [
     ("Cho tôi xin số điện thoại của Liên minh Hợp tác xã tỉnh.", "phone"),
     ("cho xin sdt phong ke hoach de hoi thu tuc", "phone"),
@@ -290,9 +300,26 @@ def test_only_the_sentences_that_ask_ask_for_an_amount(question, kinds):
     ("Thực hiện Nghị quyết số 15-NQ/TU, ngày 3-4-2019, của Tỉnh ủy về kinh tế tập thể.", False),
     ("Căn cứ Thông tư số 07/2031/TT-BNN ngày 8 tháng 2 năm 2031 của Bộ.", False),
     ("Theo Công văn 118/SNN-KTHT; ngày 12/3/2022 về hỗ trợ HTX.", False),
+    ("Thực hiện Thông báo số 204- TB/TU ngày 9/10/2020 của Tỉnh ủy.", False),  # a space after the hyphen
     ("Các xã gửi báo cáo về Phòng Kinh tế trước ngày 10 tháng 11 hằng năm.", True),
     ("Hạn nộp hồ sơ: 30/6 hằng năm.", True),
 ])
 def test_a_document_s_own_date_sets_no_deadline(passage, stated):
     """The date after a document's number dates the document; a deadline is a date of its own."""
     assert bool(check("Báo cáo phải gửi trước ngày nào?", [passage]).missing) is not stated
+
+
+@pytest.mark.parametrize("question, passage, stated", [
+    ("Hạn cuối đăng ký nuôi cá lồng với xã là ngày nào?",
+     "Luật này được Quốc hội khóa XV thông qua ngày 14 tháng 6 năm 2029.", False),
+    ("Người nuôi cá lồng phải đăng ký trước ngày nào?", "Quy chế ban hành ngày 2/8/2027, có hiệu lực sau 45 ngày.", False),
+    ("Luật Thủy sản được Quốc hội thông qua ngày nào?",
+     "Luật này được Quốc hội khóa XV thông qua ngày 14 tháng 6 năm 2029.", True),
+    ("Quy chế ban hành ngày nào?", "Quy chế ban hành ngày 2/8/2027, có hiệu lực sau 45 ngày.", True),
+    ("Người nuôi cá lồng phải đăng ký trước ngày nào?",
+     "Người nuôi cá lồng đăng ký với Ủy ban nhân dân cấp xã trước ngày 31 tháng 3 hằng năm.", True),
+])
+def test_the_date_of_a_document_s_own_event_answers_only_a_question_about_that_event(question, passage, stated):
+    """"thông qua ngày …", "ban hành ngày …" date the document itself: they answer "được thông
+    qua ngày nào?", not the deadline of a duty the document sets."""
+    assert bool(check(question, [passage]).missing) is not stated

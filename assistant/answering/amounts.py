@@ -67,6 +67,9 @@ class _Kind:
     # what, right before a match, makes it no amount of this kind (a document's number before its
     # date: "Kế hoạch số 87/KH-UBND, ngày 21/9/2012" dates the plan, it sets no deadline)
     not_after: re.Pattern[str] | None = None
+    # words of a document's own event right before a match ("thông qua ngày 19 tháng 11 năm
+    # 2018"): such an amount answers only a question that names the event (``events``)
+    events: re.Pattern[str] | None = None
 
 
 def _alternatives(words: Iterable[str], folded: bool = False) -> str:
@@ -109,11 +112,14 @@ def _compile(units: dict) -> list[_Kind]:
         if not (parts or named) or not forms:
             continue
         not_after = spec.get("not_after")
+        events = _alternatives(spec.get("events", ()))
         out.append(_Kind(name, str(spec.get("label") or name), re.compile("|".join(parts)) if parts else None,
                          re.compile("|".join(forms)), named,
                          re.compile(rf"(?<!\w)(?P<noun>{nouns})(?!\w)") if nouns else None,
                          confirm if stated else None,  # confirming a measure, not a date or a phone number
-                         not_after=re.compile(rf"(?:{not_after})$") if not_after else None))
+                         not_after=re.compile(rf"(?:{not_after})$") if not_after else None,
+                         events=re.compile(rf"(?<!\w)(?P<event>{events})\s*(?:vào\s+)?(?:ngày\s*(?:\d{{1,2}}\s*)?)?$")
+                         if events else None))
     return out
 
 
@@ -263,20 +269,27 @@ def asked_forms(query) -> tuple[_Kind, ...]:
     return tuple(k for k, _ in _asked(question_forms(query)))
 
 
-def _stated(kind: _Kind, text: str, bound: _Bound | None = None) -> bool:
+def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str = "") -> bool:
     """``text`` (as written) states an amount of ``kind`` (and, when the question asks for a
-    ``bound``, one the text does not mark as the opposite bound)."""
+    ``bound``, one the text does not mark as the opposite bound). An amount right after the
+    words of a document's own event ("được Quốc hội thông qua ngày …", "ban hành ngày …":
+    ``events``) states one only when ``question`` names that event: the day a law was passed
+    is no deadline of the duties it sets."""
     if kind.on_expanded:
         from index.text import expand_abbreviations
 
         line = expand_abbreviations(text).lower()
     else:
         line = nfc(text).lower()
-    if bound is None and kind.not_after is None:
+    if bound is None and kind.not_after is None and kind.events is None:
         return bool(kind.stated.search(line))
+    asked_events = fold(question)
     for m in kind.stated.finditer(line):
         before, after = line[max(0, m.start() - 40):m.start()], line[m.end():m.end() + 16]
         if kind.not_after is not None and kind.not_after.search(before):
+            continue
+        event = kind.events.search(before) if kind.events is not None else None
+        if event is not None and not re.search(rf"(?<!\w){re.escape(fold(event.group('event')))}(?!\w)", asked_events):
             continue
         if bound is not None and ((bound.against_before and bound.against_before.search(before[-24:]))
                                   or (bound.against_after and bound.against_after.search(after))):
@@ -285,9 +298,9 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None) -> bool:
     return False
 
 
-def states_any(text: str, kinds: Sequence[_Kind]) -> bool:
-    """``text`` states an amount of one of ``kinds`` (``asked_forms``)."""
-    return any(_stated(k, text) for k in kinds)
+def states_any(text: str, kinds: Sequence[_Kind], question: str = "") -> bool:
+    """``text`` states an amount of one of ``kinds`` (``asked_forms``) for ``question``."""
+    return any(_stated(k, text, question=question) for k in kinds)
 
 
 def asked_kinds(question: str) -> tuple[str, ...]:
@@ -318,11 +331,15 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     together. When no passage holds them (the question says "tài xế", the law "người lái xe"),
     any passage read may state the amount. A quantity the question names by its noun ("lãi
     suất", "lệ phí", "vốn điều lệ": ``nouns`` in the vocabulary) is stated only in a passage
-    that names it: a percentage of growth is no interest rate, whatever else the passage says."""
+    that names it: a percentage of growth is no interest rate, whatever else the passage says.
+    A passage holds a word also through an abbreviation of it ("THT" holds "tổ hợp tác")."""
     asked = _asked(question)
     if not asked:
         return AmountCheck()
-    folded = [fold(t) for t in passages]
+    from index.text import expand_abbreviations
+
+    # topic words are looked for with abbreviations expanded: "tổ hợp tác" is in "10 THT"
+    folded = [fold(expand_abbreviations(t)) for t in passages]
     located = _holding(passages, folded, words) or list(passages)
     bound = _bound_asked(question)
     missing = []
@@ -331,10 +348,10 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
         # holds the unit itself ("độ tuổi": "từ đủ 16 tuổi" names it by the number)
         named = noun and not _holds_unit(noun, kind)
         texts = _holding(passages, folded, [noun]) if named else located
-        if not any(_stated(kind, t, bound) for t in texts):
+        if not any(_stated(kind, t, bound, question) for t in texts):
             missing.append(kind)
     kinds = [k for k, _ in asked]
-    labels = tuple(f"{k.label} {bound.label}".strip() if bound is not None and any(_stated(k, t) for t in passages)
+    labels = tuple(f"{k.label} {bound.label}".strip() if bound is not None and any(_stated(k, t, question=question) for t in passages)
                    else k.label for k in missing)  # "số tiền tối đa": some amount is stated, not that bound
     return AmountCheck(tuple(k.name for k in kinds), tuple(k.name for k in missing), labels)
 

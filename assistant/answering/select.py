@@ -200,10 +200,11 @@ class Selector:
         self.weights = weights
 
     def candidates(self, query: Query, searches: Sequence[Search], snap: CorpusSnapshot) -> list[Candidate]:
-        from assistant.answering.amounts import asked_forms
+        from assistant.answering.amounts import asked_forms, question_forms
 
         tw = TermWeights(query, snap)
         forms = asked_forms(query)
+        asked_text = question_forms(query) if forms else ""
         found: list[tuple[UnitInfo, dict[str, float], str]] = []
         seen_chunks: set[str] = set()
         main_top: list[Chunk] = []
@@ -215,13 +216,13 @@ class Selector:
                 if s.label == "main" and r <= NEIGHBOURS_OF:
                     main_top.append(h.chunk)
                 ret = {"ret": h.score / top_score, "rank": 1.0 / r, "dense": max(0.0, h.dense_score), "neighbour": 0.0}
-                self._add(found, h.chunk, ret, s.label, query, tw, snap, forms)
+                self._add(found, h.chunk, ret, s.label, query, tw, snap, forms, asked_text)
         for ch in main_top:
             for nb in snap.neighbours(ch):
                 if nb.chunk_id not in seen_chunks:
                     seen_chunks.add(nb.chunk_id)
                     self._add(found, nb, {"ret": 0.0, "rank": 0.0, "dense": 0.0, "neighbour": 1.0}, "neighbour",
-                              query, tw, snap, forms)
+                              query, tw, snap, forms, asked_text)
         # How a unit matches the question beside the best-matching candidate of the same
         # question: absolute coverage differs from question to question (a long question
         # leaves every unit's share low), the ranking within one question does not.
@@ -241,7 +242,7 @@ class Selector:
         return sorted(best.values(), key=lambda c: -c.p)
 
     def _add(self, found: list, chunk: Chunk, ret: dict[str, float], label: str, query: Query, tw: TermWeights,
-             snap: CorpusSnapshot, forms: Sequence = ()) -> None:
+             snap: CorpusSnapshot, forms: Sequence = (), asked_text: str = "") -> None:
         from assistant.answering.amounts import states_any
 
         infos, ctx_terms = snap.chunk_features(chunk, unit_infos)
@@ -258,7 +259,7 @@ class Selector:
                 "first": 1.0 if info.first else 0.0,
                 "short": 1.0 if info.syllables < 6 else 0.0,
                 "heading": 1.0 if info.unit.kind == "heading" else 0.0,
-                "amount": 1.0 if states_any(info.unit.text, forms) else 0.0,
+                "amount": 1.0 if states_any(info.unit.text, forms, asked_text) else 0.0,
             }, label))
 
 
