@@ -17,6 +17,7 @@ Short forms of agency names made of initials ("Sở Kế hoạch và Đầu tư"
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -249,7 +250,8 @@ def initials(words: str) -> str:
 
 def short_forms(name: str) -> tuple[str, ...]:
     """Rule-derived short forms of an agency name: 'Sở Kế hoạch và Đầu tư' -> 'Sở KH&ĐT',
-    'Sở KHĐT', 'Sở KH-ĐT'; 'Sở Lao động - Thương binh và Xã hội' -> 'Sở LĐ-TB&XH', 'Sở LĐTBXH'."""
+    'Sở KHĐT', 'Sở KH-ĐT'; 'Sở Lao động - Thương binh và Xã hội' -> 'Sở LĐ-TB&XH', 'Sở LĐTBXH';
+    'Sở Văn hóa, Thể thao và Du lịch' -> 'Sở VH-TT&DL', 'Sở VH,TT&DL', 'Sở VHTTDL'."""
     head = next((h for h in sorted(_HEADS, key=len, reverse=True) if name.startswith(h + " ")), None)
     if head is None:
         return ()
@@ -262,10 +264,13 @@ def short_forms(name: str) -> tuple[str, ...]:
     inits = [initials(g) for g in groups]
     if any(len(i) < 1 for i in inits):
         return ()
-    kept = inits[0]
-    for s, i in zip(seps, inits[1:]):
-        kept += ("&" if "và" in s else "-" if s.strip() in "-–" and s.strip() else "") + i
-    forms = {kept, "".join(inits), "-".join(inits), "&".join(inits)}
+    # each separator as users write it: "và" as "&" or nothing, a dash as "-" or nothing, a
+    # comma as nothing, "-" or "," ("Sở VH-TT&DL", "Sở VH,TT&DL", "Sở VHTT&DL")
+    options = [("&", "") if "và" in s else ("-", "") if s.strip() in "-–" and s.strip() else ("", "-", ",")
+               for s in seps]
+    forms = {"".join(inits), "-".join(inits), "&".join(inits)}
+    for choice in itertools.product(*options):
+        forms.add(inits[0] + "".join(c + i for c, i in zip(choice, inits[1:])))
     out = [f"{head} {f}" for f in sorted(forms)]
     if head == "Sở":
         out.append("S" + "".join(inits))

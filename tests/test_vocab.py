@@ -71,6 +71,14 @@ def test_short_forms_by_rule_and_canonical_entity():
     assert find_agencies("Sở NN&PTNT và Sở TN&MT") == ["Sở Nông nghiệp và Phát triển nông thôn", "Sở Tài nguyên và Môi trường"]
 
 
+@pytest.mark.parametrize("text", ["Sở VH-TT&DL", "Sở VH,TT&DL", "Sở VHTT&DL", "sở vh-tt&dl", "Bộ VH-TT&DL"])
+def test_a_comma_between_initials_is_written_as_a_dash_a_comma_or_nothing(text):
+    """Names of three parts ("Văn hóa, Thể thao và Du lịch") are shortened with the comma as
+    users write it."""
+    expected = ("Bộ" if text.startswith("Bộ") else "Sở") + " Văn hóa, Thể thao và Du lịch"
+    assert find_agencies(text) == [expected]
+
+
 def test_national_bodies_and_2025_renamings():
     assert find_agencies("Thủ tướng Chính phủ giao Bộ Tài chính") == ["Thủ tướng Chính phủ", "Bộ Tài chính"]
     assert find_agencies("Quốc hội ban hành") == ["Quốc hội"]
