@@ -68,8 +68,21 @@ def _norm_number(n: str) -> str:
     return fold(n).replace(" ", "")
 
 
+def _short_number_names(ref: str, meta: DocumentMeta) -> bool:
+    """A number and a year, the issuer's code left out ("193/2013", "188/2021"), name the
+    document numbered "193/2013/NĐ-CP", or "188/KH-LMHTX" issued in 2021."""
+    m = re.fullmatch(r"(\d+)/((?:19|20)\d{2})", ref)
+    if not m:
+        return False
+    number = _norm_number(meta.number or "")
+    if number.startswith(ref + "/"):
+        return True
+    return number.startswith(m.group(1) + "/") and bool(meta.date) and meta.date[:4] == m.group(2)
+
+
 def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]) -> tuple[str, ...]:
-    """Doc ids of the loaded documents that the references name: by number, or for laws by
+    """Doc ids of the loaded documents that the references name: by number (a number and a year
+    alone also: ``_short_number_names``), or for laws by
     name (the longest loaded title that the reference starts with; else the titles that start
     with the reference, which was read from the question's words and may stop inside the
     name: "Luật Hôn nhân" of "Luật Hôn nhân và gia đình quy định …"; a year must agree)."""
@@ -78,7 +91,8 @@ def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]
         nums = _NUMBER_RE.findall(ref)
         if nums:
             want = {_norm_number(n) for n in nums}
-            out += [d for d, m in metas.items() if m.number and _norm_number(m.number) in want]
+            out += [d for d, m in metas.items() if m.number and (_norm_number(m.number) in want
+                                                                  or any(_short_number_names(w, m) for w in want))]
             continue
         fr = fold(ref)
         year = re.search(r"\b(?:19|20)\d{2}$", fr)

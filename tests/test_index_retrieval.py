@@ -155,3 +155,22 @@ def test_a_law_named_in_part_is_the_loaded_law_that_goes_on_with_it():
     assert documents_matching(metas, ["Luật Giáo dục"]) == ("gd",)  # the whole title before a longer one
     assert documents_matching(metas, ["Luật Giáo dục nghề nghiệp 2014"]) == ("gdn",)
     assert documents_matching(metas, ["Luật Giáo dục đại học"]) == ("gd",)
+
+
+def test_a_number_and_year_name_the_document_numbered_so_or_issued_that_year():
+    """"Nghị định 87/2029" names "87/2029/NĐ-CP"; "Kế hoạch 45/2027" names "45/KH-UBND" when it
+    was issued in 2027, and no plan 45 of another year."""
+    from index.retriever import documents_matching
+    from ingest.types import DocumentMeta
+
+    def doc(doc_id: str, doc_type: str, number: str, date: str) -> DocumentMeta:
+        return DocumentMeta(doc_id=doc_id, title=f"{doc_type} {number}", short_title=None, doc_type=doc_type,
+                            number=number, date=date, issuer=None, province=None, source_path="", sha256="",
+                            scope="national")
+
+    metas = {"nd": doc("nd", "Nghị định", "87/2029/NĐ-CP", "2029-04-02"),
+             "kh": doc("kh", "Kế hoạch", "45/KH-UBND", "2027-06-30")}
+    assert documents_matching(metas, ["Nghị định 87/2029"]) == ("nd",)
+    assert documents_matching(metas, ["Kế hoạch 45/2027"]) == ("kh",)
+    assert documents_matching(metas, ["Kế hoạch 45/2026"]) == ()
+    assert documents_matching(metas, ["Nghị định 8/2029"]) == ()

@@ -41,6 +41,21 @@ def test_document_references_are_found():
     assert any(r.startswith("Luật Đất đai") for r in refs)
 
 
+@pytest.mark.parametrize("question, ref", [
+    ("Nghị định 87/2029 giới hạn vốn góp của mỗi xã viên ở mức nào?", "Nghị định 87/2029"),
+    ("theo thông tư số 04/2031 thì hồ sơ gồm gì?", "thông tư số 04/2031"),
+    ("Kế hoạch 45/2027 của tỉnh giao Sở Xây dựng làm gì?", "Kế hoạch 45/2027"),
+])
+def test_a_document_named_by_its_number_and_year_alone_is_a_reference(question, ref):
+    """Users shorten a number to its number and year, leaving out the issuer's code."""
+    assert ref in documents_named(question)
+
+
+def test_a_full_number_is_not_read_twice_and_a_year_alone_is_no_reference():
+    assert documents_named("Nghị định 87/2029/NĐ-CP quy định gì?") == ("87/2029/NĐ-CP",)
+    assert documents_named("Đến năm 2030 có bao nhiêu HTX?") == ()
+
+
 @pytest.mark.parametrize("question, name", [
     ("Theo Luật Bảo vệ môi trường, UBND xã chọn đơn vị thu gom rác thế nào?", "Luật Bảo vệ môi trường"),
     ("Luật Tố tụng hành chính quy định thời hiệu khởi kiện ra sao?", "Luật Tố tụng hành chính"),

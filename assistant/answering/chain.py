@@ -18,6 +18,7 @@ created for that question, so concurrent requests share nothing mutable.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
@@ -219,11 +220,13 @@ class AnswerService:
             except Exception as e:  # noqa: BLE001 - a failed match only loses a boost
                 log.warning("document matching failed: %s", e)
         if not named and q.documents:
-            named = _match_by_number(q.documents, snap)
+            # a number in full, or shortened to number and year ("Kế hoạch 188/2021")
+            named = tuple(dict.fromkeys(_match_by_number(q.documents, snap) + documents_matching(snap.docs, q.documents)))
         run.named_docs = named
         numbers = [d for d in q.documents if "/" in d]
         laws = [d for d in q.documents if "/" not in d and d.split()[0] in _LAW_WORDS]
-        run.missing_documents = [d for d in numbers if not _number_loaded(d, snap)] + \
+        run.missing_documents = [d for d in numbers if not _number_loaded(d, snap)
+                                 and not documents_matching(snap.docs, [d]) and not _unnumbered_of_type(d, snap)] + \
             [d for d in laws if not documents_matching(snap.docs, [d])]
         if named:
             base = filters or SearchFilters()
@@ -367,6 +370,21 @@ def _number_loaded(ref: str, snap: CorpusSnapshot) -> bool:
             if field_ and key in _number_key(field_):
                 return True
     return False
+
+
+def _unnumbered_of_type(ref: str, snap: CorpusSnapshot) -> bool:
+    """A reference by type and short number ("Luật 52/2014") when a loaded document of that type
+    has no number in its metadata (a law read from a plain text file): it may be that one, so
+    it is not reported as not loaded."""
+    from ingest.normalize import fold
+
+    from assistant.answering.understand import DOC_SHORT_NUMBER
+
+    m = DOC_SHORT_NUMBER.fullmatch(ref.strip())
+    if m is None:
+        return False
+    kind = fold(re.sub(r"\s+(?:số\s+)?\d.*$", "", ref.strip(), flags=re.IGNORECASE))
+    return any(not meta.number and fold(meta.doc_type or "") == kind for meta in snap.docs.values())
 
 
 def _match_by_number(refs: tuple[str, ...], snap: CorpusSnapshot) -> tuple[str, ...]:

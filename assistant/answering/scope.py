@@ -108,9 +108,15 @@ def _masked(query: Query) -> list[str]:
     return [s if k else "" for s, k in zip(syl, keep)]
 
 
+# Words by which a question cites what a text says ("Luật … quy định …", "văn bản có đề cập
+# …"), not what it is about: every legal text "quy định" something, so they name no topic.
+_CITING_WORDS = frozenset({"quy dinh", "de cap", "neu ro", "nhac den", "nhac toi"})
+
+
 def topic_words(query: Query) -> list[str]:
     """Words of two to four syllables in the question (longest first, left to right), its
-    question words, entity names and words made only of function words ("thế nào") left out."""
+    question words, entity names, words made only of function words ("thế nào") and the words
+    that cite what a text says ("quy định": ``_CITING_WORDS``) left out."""
     lex = _lexicon()
     syl = _masked(query)
     out, i = [], 0
@@ -118,7 +124,8 @@ def topic_words(query: Query) -> list[str]:
         for n in range(MAX_WORD, 1, -1):
             part = syl[i:i + n]
             if len(part) == n and all(part) and tuple(part) in lex:
-                if not all(fold(x) in STOPWORDS_FOLDED for x in part):  # "thế nào": grammar, no topic
+                if (not all(fold(x) in STOPWORDS_FOLDED for x in part)  # "thế nào": grammar, no topic
+                        and fold(" ".join(part)) not in _CITING_WORDS):
                     out.append(" ".join(part))
                 i += n
                 break

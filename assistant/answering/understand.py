@@ -72,6 +72,11 @@ FOLLOWUP_CUE = re.compile(
     r"noi dung|nhiem vu|chinh sach|quy dinh) (?:do|nay|ay|tren|kia)\b")
 # Document references: "Nghị định số 45/2021/NĐ-CP", "Quyết định 52/QĐ-UBND", "Luật Hợp tác xã 2023".
 DOC_NUMBER = re.compile(r"\b\d{1,4}(?:/\d{4})?/[A-ZĐa-zđ&]+(?:-[A-ZĐa-zđ&0-9]+)*")
+# "Nghị định 193/2013", "Thông tư số 09/2017": a number and year without the issuer's code, as
+# users shorten it; it names the document whose number starts so (``index.retriever.documents_matching``)
+DOC_SHORT_NUMBER = re.compile(
+    r"\b(?:Bộ luật|Luật|Nghị định|Nghị quyết|Thông tư(?: liên tịch)?|Quyết định|Chỉ thị|Kế hoạch|Công văn)"
+    r"\s+(?:số\s+)?\d{1,4}/(?:19|20)\d{2}(?![/\w])", re.IGNORECASE)
 DOC_NAME = re.compile(
     r"\b(?:Bộ luật|Luật|Hiến pháp|Nghị định|Nghị quyết|Thông tư(?: liên tịch)?|Quyết định|Chỉ thị)"
     r"(?: [A-ZĐÂĂÊÔƠƯ][^\s,.?;:]*(?: (?:[a-zđà-ỹ]|[A-ZĐÀ-Ỹ](?=[a-zđà-ỹ]))[^\s,.?;:]*){0,4})?"
@@ -117,8 +122,10 @@ def intents_of(text: str) -> tuple[str, ...]:
 
 
 def documents_named(text: str) -> tuple[str, ...]:
-    """Document references in ``text``: numbers ("45/2021/NĐ-CP") and names ("Luật Cư trú")."""
+    """Document references in ``text``: numbers ("45/2021/NĐ-CP", "Nghị định 193/2013") and names
+    ("Luật Cư trú")."""
     refs = [m.group(0) for m in DOC_NUMBER.finditer(text)]
+    refs += [m.group(0) for m in DOC_SHORT_NUMBER.finditer(text)]
     for m in DOC_NAME.finditer(text):
         words = m.group(0).split()
         cut = next((i for i, w in enumerate(words) if i >= 2 and w.lower() in _NAME_STOP), len(words))
