@@ -137,7 +137,11 @@ class Vocab:
 
     # --- agencies ----------------------------------------------------------------------
     def find_agencies(self, text: str) -> list[str]:
-        folded = fold(text or "")
+        """Agencies named in ``text``, canonical, in order. "Sở" after "cơ" or "trụ" is part of
+        another word ("cơ sở văn hóa, thể thao và du lịch" is a facility, "trụ sở" an office),
+        told apart by the diacritics where the text has them."""
+        text = nfc(text or "")
+        folded = fold(text)
         # The national alliance is not the provincial one (whose short alias would match inside it).
         national: list[tuple[int, str]] = []
         for m in re.finditer(r"lien minh (?:htx|hop tac xa) viet nam", folded):
@@ -147,7 +151,9 @@ class Vocab:
         # "Thủ tướng Chính phủ") does not count.
         spans: list[tuple[int, int, str]] = []
         for p in self._agency_patterns:
-            spans += [(m.start(), m.end(), p.canonical) for m in p.regex.finditer(folded)]
+            spans += [(m.start(), m.end(), p.canonical) for m in p.regex.finditer(folded)
+                      if not (folded.startswith("so ", m.start()) and len(folded) == len(text)
+                              and _COMPOUND_SO.search(text[max(0, m.start() - 6):m.start()]))]
         spans.sort(key=lambda x: (-(x[1] - x[0]), x[0]))
         kept: list[tuple[int, int, str]] = []
         for a, b, name in spans:
@@ -193,6 +199,8 @@ def _context_ok(p: _Pattern, folded: str, original: str | None, m: re.Match[str]
     return bool(words) and all(w[:1].isupper() for w in words)
 
 
+# "cơ sở", "trụ sở": "sở" as part of another word, not the department ("Sở ...")
+_COMPOUND_SO = re.compile(r"(?i)(?<!\w)(?:cơ|trụ)\s+$")
 _DISCOVER_HEAD = re.compile(r"(?<!\w)(Chi cục|Tổng cục|Ủy ban|Ngân hàng|Kho bạc|Liên minh|Trung tâm|Văn phòng|Thanh tra|Sở|Bộ|Ban|Phòng|Cục|Hội|Quỹ|Viện)\s+(?=[A-ZÀ-ỸĐ])")
 _TOKEN = re.compile(r"[^\W\d_][\w&]*|[-–,]")
 # Words that end an agency's name in running text ("Bộ Tài chính chủ trì ...").

@@ -79,6 +79,17 @@ def test_a_comma_between_initials_is_written_as_a_dash_a_comma_or_nothing(text):
     assert find_agencies(text) == [expected]
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Nhà nước đầu tư xây dựng các cơ sở văn hóa, thể thao và du lịch ở vùng sâu.", []),
+    ("Đặt văn phòng giao dịch tại trụ sở tài chính của huyện.", []),
+    ("Mỗi cơ sở tài chính vi mô và Sở Tài chính tỉnh phối hợp.", ["Sở Tài chính"]),
+    ("so tai chinh huong dan gi", ["Sở Tài chính"]),
+])
+def test_so_inside_co_so_or_tru_so_is_no_department(text, expected):
+    """"cơ sở" (a facility) and "trụ sở" (an office) hold the syllable "sở" of a department's name."""
+    assert find_agencies(text) == expected
+
+
 def test_national_bodies_and_2025_renamings():
     assert find_agencies("Thủ tướng Chính phủ giao Bộ Tài chính") == ["Thủ tướng Chính phủ", "Bộ Tài chính"]
     assert find_agencies("Quốc hội ban hành") == ["Quốc hội"]
