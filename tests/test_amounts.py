@@ -21,6 +21,7 @@ from assistant.answering.amounts import asked_kinds, check
     ("Giấy phép có giá trị trong mấy năm?", ("duration",)),
     ("Hồ sơ được giải quyết trong bao lâu?", ("duration",)),
     ("Từ bao nhiêu tuổi thì được làm giám đốc?", ("age",)),
+    ("Bị phạt tiền bao nhiêu nếu không đăng ký tàu cá?", ("money",)),  # "nếu" is no counted noun
 ])
 def test_the_kind_of_amount_asked_is_read_from_the_ask_word_and_its_unit(question, kinds):
     assert set(asked_kinds(question)) == set(kinds)
@@ -144,6 +145,8 @@ def test_a_phone_number_is_stated_only_in_its_format(passage, stated):
     ("Vốn điều lệ của quỹ khi thành lập là bao nhiêu?", "money"),
     ("Kế toán viên của HTX được trả lương, phụ cấp bao nhiêu mỗi tháng?", "money"),  # across a comma, by "phụ cấp"
     ("Người làm tình nguyện được trợ cấp bao nhiêu?", "money"),
+    ("Xả nước thải chưa xử lý ra kênh thì bị phạt tiền bao nhiêu?", "money"),
+    ("Chi phí giám định tư pháp là bao nhiêu?", "money"),
 ])
 def test_a_quantity_named_by_its_noun_then_asked_for_is_an_amount(question, kind):
     assert kind in asked_kinds(question)
