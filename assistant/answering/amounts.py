@@ -70,6 +70,9 @@ class _Kind:
     # words of a document's own event right before a match ("thông qua ngày 19 tháng 11 năm
     # 2018"): such an amount answers only a question that names the event (``events``)
     events: re.Pattern[str] | None = None
+    # a line that opens with a place and a comma ("Kiên Giang, ngày 12 tháng 7 năm 2018"): the
+    # document's own place and date, an event of the document too (``dateline`` in the vocabulary)
+    dateline: re.Pattern[str] | None = None
 
 
 def _alternatives(words: Iterable[str], folded: bool = False) -> str:
@@ -119,7 +122,9 @@ def _compile(units: dict) -> list[_Kind]:
                          confirm if stated else None,  # confirming a measure, not a date or a phone number
                          not_after=re.compile(rf"(?:{not_after})$") if not_after else None,
                          events=re.compile(rf"(?<!\w)(?P<event>{events})\s*(?:vào\s+)?(?:ngày\s*(?:\d{{1,2}}\s*)?)?$")
-                         if events else None))
+                         if events else None,
+                         dateline=re.compile(rf"(?:{spec['dateline']})(?:ngày\s*(?:\d{{1,2}}\s*)?)?$")
+                         if spec.get("dateline") else None))
     return out
 
 
@@ -205,12 +210,17 @@ def _count_kind(question: str) -> _Kind | None:
         return None
     asks, skip, number = grammar
     spec = units.get("count") or {}
-    for m in asks.finditer(nfc(question or "").lower()):
+    text = nfc(question or "").lower()
+    demonstratives = {w.lower() for w in spec.get("demonstratives", ())}
+    for m in asks.finditer(text):
         if m.groupdict().get("listed"):
             return None
-        first = m.group("noun").split()[0]
+        first, *rest = m.group("noun").split()
         if first in skip or m.group("noun") in skip or len(first) < 2 or first.isdigit():
             continue
+        following = re.match(r"[ \t]+(\w+)", text[m.end():])
+        if (rest and rest[0] in demonstratives) or (following and following.group(1) in demonstratives):
+            continue  # "mấy hộ này", "mấy xã viên này": "these few", no question
         heads = {first}
         expanded = expand_abbreviations(first).lower().split()
         if len(expanded) > 1:  # "htx (hợp tác xã)": also its expansion's first word
@@ -274,7 +284,8 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str =
     ``bound``, one the text does not mark as the opposite bound). An amount right after the
     words of a document's own event ("được Quốc hội thông qua ngày …", "ban hành ngày …":
     ``events``) states one only when ``question`` names that event: the day a law was passed
-    is no deadline of the duties it sets."""
+    is no deadline of the duties it sets. So does the date of a line that opens with a place
+    ("Kiên Giang, ngày 12 tháng 7 năm 2018": ``dateline``), when the question names any event."""
     if kind.on_expanded:
         from index.text import expand_abbreviations
 
@@ -284,6 +295,7 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str =
     if bound is None and kind.not_after is None and kind.events is None:
         return bool(kind.stated.search(line))
     asked_events = fold(question)
+    any_event = _names_an_event(kind, asked_events)
     for m in kind.stated.finditer(line):
         before, after = line[max(0, m.start() - 40):m.start()], line[m.end():m.end() + 16]
         if kind.not_after is not None and kind.not_after.search(before):
@@ -291,11 +303,21 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str =
         event = kind.events.search(before) if kind.events is not None else None
         if event is not None and not re.search(rf"(?<!\w){re.escape(fold(event.group('event')))}(?!\w)", asked_events):
             continue
+        if kind.dateline is not None and not any_event and kind.dateline.search(line[max(0, m.start() - 60):m.start()]):
+            continue
         if bound is not None and ((bound.against_before and bound.against_before.search(before[-24:]))
                                   or (bound.against_after and bound.against_after.search(after))):
             continue
         return True
     return False
+
+
+def _names_an_event(kind: _Kind, folded_question: str) -> bool:
+    """The question names one of the document events of ``kind`` ("ký", "ban hành" …)."""
+    if kind.events is None:
+        return False
+    words = [fold(w) for w in kind.events.pattern.split("(?P<event>", 1)[1].split(")", 1)[0].split("|")]
+    return any(re.search(rf"(?<!\w){re.escape(w.replace(chr(92), ''))}(?!\w)", folded_question) for w in words if w)
 
 
 def states_any(text: str, kinds: Sequence[_Kind], question: str = "") -> bool:
@@ -310,8 +332,14 @@ def asked_kinds(question: str) -> tuple[str, ...]:
 
 def question_forms(query) -> str:
     """The question as restored and as typed (one per line): restoring diacritics can garble an
-    abbreviation or a word typed without them ("sdt" -> "sát"), so both forms are read."""
-    return "\n".join(dict.fromkeys((query.restored, query.typed)))
+    abbreviation or a word typed without them ("sdt" -> "sát"), so both forms are read. A
+    follow-up that asks nothing of its own and takes the earlier question's intent ("Vậy còn
+    Kiên Giang thì sao?" after "… trước ngày nào?") asks for the same kind of amount."""
+    forms = "\n".join(dict.fromkeys((query.restored, query.typed)))
+    before = getattr(query, "asked_before", "")
+    if before and not _asked(forms):
+        forms += "\n" + before
+    return forms
 
 
 def check_read(question: str, cands: Iterable, words: Sequence[str] = ()) -> AmountCheck:

@@ -106,6 +106,9 @@ class Query:
     carried: dict[str, tuple[str, ...]] = field(default_factory=dict)  # entities taken from earlier turns
     source: str = "none"  # none | rules | llm
     analysis: QueryAnalysis | None = None
+    # a follow-up that asks nothing of its own ("Còn Kiên Giang thì sao?"): the earlier question
+    # whose intent it takes, read for the kind of amount asked (``amounts.question_forms``)
+    asked_before: str = ""
 
     @property
     def intent(self) -> str:
@@ -250,15 +253,17 @@ class Understander:
         searched = a if text == typed else self.analyze(text)
         terms = tuple(term_seq(searched.restored or searched.normalized or text))
         intents = intents_of(restored)
+        asked_before = ""
         if followup and context is not None and intents == ("general",) and context.get("intents"):
             intents = context["intents"]  # "Còn Tây Ninh thì sao?": what was asked before
+            asked_before = str(context.get("asked") or "")
         folded = fold(restored)
         per_province = len(provinces) >= 2 or bool(PER_PROVINCE_CUE.search(" ".join(re.findall(r"\w+", folded))))
         return Query(typed=typed, text=text, restored=restored, intents=intents, agencies=agencies,
                      provinces=provinces, documents=documents, sources=documents_cited(restored, documents),
                      terms=terms, per_province=per_province,
                      followup=followup, carried={k: v for k, v in carried.items() if v}, source=source,
-                     analysis=searched)
+                     analysis=searched, asked_before=asked_before)
 
     # --- follow-ups ----------------------------------------------------------------------
 
@@ -290,6 +295,7 @@ class Understander:
                 ctx["topic"] = r
             if intents_of(r) != ("general",):
                 ctx["intents"] = intents_of(r)
+                ctx["asked"] = r
         return ctx
 
     def _condensed(self, typed: str, history: Sequence[Turn], rules_text: str, agencies: tuple[str, ...],
