@@ -68,6 +68,22 @@ def _norm_number(n: str) -> str:
     return fold(n).replace(" ", "")
 
 
+def _initials_ref(ref: str) -> str | None:
+    """"Luật BVMT" -> ("luat", "bvmt"): a law named by the initials of its name (upper case,
+    at least two letters, after the type word); None otherwise."""
+    m = re.fullmatch(r"(Bộ luật|Luật)\s+([A-ZĐ]{2,8})(?:\s+(?:năm\s+)?(?:19|20)\d{2})?", ref.strip())
+    return f"{fold(m.group(1))} {fold(m.group(2)).lower()}" if m else None
+
+
+def _title_initials(title_folded: str) -> str:
+    """"luat bao ve moi truong" -> "luat bvmt" (the type word, then the initials of the rest)."""
+    for kind in ("bo luat", "luat"):
+        if title_folded.startswith(kind + " "):
+            rest = title_folded[len(kind) + 1:]
+            return f"{kind} " + "".join(w[0] for w in re.findall(r"[a-z0-9]+", rest))
+    return ""
+
+
 def _short_number_names(ref: str, meta: DocumentMeta) -> bool:
     """A number and a year, the issuer's code left out ("193/2013", "188/2021"), name the
     document numbered "193/2013/NĐ-CP", or "188/KH-LMHTX" issued in 2021."""
@@ -82,7 +98,8 @@ def _short_number_names(ref: str, meta: DocumentMeta) -> bool:
 
 def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]) -> tuple[str, ...]:
     """Doc ids of the loaded documents that the references name: by number (a number and a year
-    alone also: ``_short_number_names``), or for laws by
+    alone also: ``_short_number_names``), or for laws by the initials of their name ("Luật
+    BVMT"), or by
     name (the longest loaded title that the reference starts with; else the titles that start
     with the reference, which was read from the question's words and may stop inside the
     name: "Luật Hôn nhân" of "Luật Hôn nhân và gia đình quy định …"; a year must agree)."""
@@ -97,11 +114,15 @@ def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]
         fr = fold(ref)
         year = re.search(r"\b(?:19|20)\d{2}$", fr)
         name = fr[: year.start()].strip() if year else fr
+        initials = _initials_ref(ref)
         best: list[tuple[int, str]] = []
         for d, m in metas.items():
             if m.doc_type not in _LAW_TYPES or not m.title:
                 continue
             title = re.sub(r"\s+(?:nam\s+)?(?:19|20)\d{2}$", "", fold(m.title)).strip()
+            if initials and _title_initials(title) == initials:  # "Luật BVMT": Luật Bảo vệ môi trường
+                best.append(((True, len(title)), d))
+                continue
             whole = name == title or name.startswith(title + " ")
             if whole or title.startswith(name + " "):
                 if year and m.date and m.date[:4] != year.group(0) and year.group(0) not in fold(m.title):

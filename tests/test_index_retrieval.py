@@ -157,6 +157,23 @@ def test_a_law_named_in_part_is_the_loaded_law_that_goes_on_with_it():
     assert documents_matching(metas, ["Luật Giáo dục đại học"]) == ("gd",)
 
 
+def test_a_law_named_by_the_initials_of_its_name_is_that_law():
+    """"Luật BVMT", "Luật TTHC", "Bộ luật DS": the type word, then the initials of the name."""
+    from index.retriever import documents_matching
+    from ingest.types import DocumentMeta
+
+    def law(doc_id: str, title: str) -> DocumentMeta:
+        return DocumentMeta(doc_id=doc_id, title=title, short_title=title, doc_type=title.split(" ")[0] if
+                            not title.startswith("Bộ luật") else "Bộ luật", number=None, date=None, issuer=None,
+                            province=None, source_path="", sha256="", scope="national")
+
+    metas = {"ts": law("ts", "Luật Thủy sản"), "lk": law("lk", "Luật Lâm nghiệp"), "hs": law("hs", "Bộ luật Hàng hải")}
+    assert documents_matching(metas, ["Luật TS"]) == ("ts",)
+    assert documents_matching(metas, ["Luật LN 2017"]) == ("lk",)
+    assert documents_matching(metas, ["Bộ luật HH"]) == ("hs",)
+    assert documents_matching(metas, ["Luật ĐĐ"]) == ()
+
+
 def test_a_number_and_year_name_the_document_numbered_so_or_issued_that_year():
     """"Nghị định 87/2029" names "87/2029/NĐ-CP"; "Kế hoạch 45/2027" names "45/KH-UBND" when it
     was issued in 2027, and no plan 45 of another year."""

@@ -167,6 +167,18 @@ def test_the_verb_that_cites_a_text_is_no_topic_an_amount_must_be_found_under(la
     assert "50 đàn ong" in a.answer
 
 
+def test_a_document_named_only_in_the_background_does_not_refuse_a_figure(law_answerer):
+    """A message that sets out its context first ("… vừa tập huấn Luật Đất đai 2024 …") and then
+    asks a figure of the loaded law is answered; a figure asked of the unloaded law itself is
+    refused."""
+    background = law_answerer.ask("Xã tôi vừa tập huấn Luật Đất đai 2024 cho bà con nuôi ong. "
+                                  "Cho hỏi trại ong là nơi đặt bao nhiêu đàn ong?")
+    assert not background.refused, background.answer
+    assert "50 đàn ong" in background.answer
+    asked = law_answerer.ask("Luật Đất đai 2024 quy định trại ong là nơi đặt bao nhiêu đàn ong?")
+    assert asked.refused and asked.metadata.get("refusal_reason") == "document_not_loaded", asked.answer
+
+
 def test_local_coverage_ignores_words_every_candidate_shares(tmp_path):
     """"nuôi ong" is in every unit of this law, "tuổi" in one: the unit with "tuổi" leads."""
     from assistant.answering.corpus import build_snapshot

@@ -36,6 +36,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from ingest.normalize import fold
+
 from assistant.answering.amounts import AmountCheck
 from assistant.answering.corpus import CorpusSnapshot, term_seq
 from assistant.answering.scope import ScopeFacts
@@ -162,10 +164,19 @@ def _only_missing(query: Query, missing_provinces: Sequence[str]) -> bool:
     return bool(missing_provinces) and all(p in missing_provinces for p in query.provinces)
 
 
+def _named_where_asked(document: str, query: Query) -> bool:
+    """The document is named in a sentence that asks (``amounts.asking_part``), not only in the
+    background a message sets out first ("Em đang đọc Kế hoạch … thi hành Luật HTX 2012. Cho em
+    hỏi mỗi năm phải lập bao nhiêu HTX?" asks nothing of that law)."""
+    from assistant.answering.amounts import asking_part
+
+    return any(fold(document) in fold(asking_part(text)) for text in (query.restored, query.typed))
+
+
 def fact_reason(facts: ScopeFacts, amounts: AmountCheck, query: Query, missing_documents: Sequence[str]) -> str | None:
     """The refusal that a fact about the documents settles, before any score: the amount asked
     is stated in no passage read; a figure, or anything at all, is asked of a document that is
-    not loaded ("Nghị định 45/2021/NĐ-CP quy định lãi suất bao nhiêu?", "Theo Luật Đất đai, HTX
+    not loaded (a figure: in a sentence that asks; "Nghị định 45/2021/NĐ-CP quy định lãi suất bao nhiêu?", "Theo Luật Đất đai, HTX
     được thuê đất thế nào?": what another document says is not that document's; a document
     named only as the object of a question, "tổng kết thi hành Luật HTX 2012", is not asked
     what it says, ``understand.documents_cited``); in a question about a province that has documents, the agency asked about is
@@ -175,7 +186,7 @@ def fact_reason(facts: ScopeFacts, amounts: AmountCheck, query: Query, missing_d
     documents."""
     if amounts.none_stated:
         return "amount_not_stated"
-    if missing_documents and (query.has("figure") or any(d in query.sources for d in missing_documents)):
+    if any(d in query.sources or (query.has("figure") and _named_where_asked(d, query)) for d in missing_documents):
         return "document_not_loaded"
     if facts.province_agency_absent:
         return "agency_not_in_scope"
