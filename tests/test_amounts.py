@@ -328,3 +328,14 @@ def test_the_date_of_a_document_s_own_event_answers_only_a_question_about_that_e
     """"thông qua ngày …", "ban hành ngày …" date the document itself: they answer "được thông
     qua ngày nào?", not the deadline of a duty the document sets."""
     assert bool(check(question, [passage]).missing) is not stated
+
+
+@pytest.mark.parametrize("question, stated", [
+    ("Các xã gửi báo cáo trước ngày nào?", False),
+    ("Chỉ thị này ký ngày nào?", True),
+    ("Kế hoạch ban hành ngày nào?", True),
+])
+def test_a_document_s_dateline_answers_only_a_question_about_a_document_event(question, stated):
+    """"Bạc Liêu, ngày 3 tháng 9 năm 2026" opens a line: the document's place and date."""
+    passages = ["ỦY BAN NHÂN DÂN\nBạc Liêu, ngày 3 tháng 9 năm 2026\nKẾ HOẠCH"]
+    assert bool(check(question, passages).missing) is not stated

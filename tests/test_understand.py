@@ -122,6 +122,18 @@ def test_elliptical_follow_up_switches_the_province(u):
     assert "Sở Công Thương" in query.text or query.agencies
 
 
+def test_an_elliptical_follow_up_asks_the_earlier_kind_of_amount(u):
+    """"Còn Tây Ninh thì sao?" after "… gửi báo cáo trước ngày nào?" asks for a date too; a
+    follow-up that asks something of its own asks only that."""
+    from assistant.answering.amounts import asked_kinds, question_forms
+
+    history = [Turn("user", "Ở Khánh Hòa, phòng Kinh tế các huyện gửi báo cáo năm trước ngày nào?")]
+    same = u.understand("Còn Tây Ninh thì sao?", history)
+    assert asked_kinds(question_forms(same)) == ("date",)
+    own = u.understand("Còn Tây Ninh thì phải lập mấy tổ hợp tác?", history)
+    assert "date" not in asked_kinds(question_forms(own))
+
+
 def test_condenser_output_is_used_only_when_it_adds_and_keeps_entities(u):
     history = [Turn("user", "Sở Tài chính tỉnh Khánh Hòa phải làm gì?")]
     same = u.understand("Còn Lâm Đồng thì sao?", history, condenser=lambda q, h: q)
