@@ -280,3 +280,16 @@ def test_the_named_province_answers_before_the_one_it_merged_with(answerer, ques
     body = a.answer.split("\n\n", 1)[1]
     first_group = next(line for line in body.splitlines() if line.endswith(":"))
     assert province in first_group, a.answer
+
+
+@pytest.mark.parametrize("question, province", [
+    ("Mỗi năm Đắk Nông phấn đấu lập mới bao nhiêu hợp tác xã?", "Đắk Nông"),
+    ("Lâm Đồng đặt chỉ tiêu mỗi năm thành lập mới bao nhiêu HTX?", "Lâm Đồng"),
+])
+def test_the_lead_quotes_the_named_province_when_both_state_the_amount(answerer, question, province):
+    """Both plans state a yearly count of new cooperatives: the lead quotes the plan of the
+    province the user named, not the one it merged with."""
+    a = answerer.ask(question)
+    assert not a.refused, a.answer
+    lead = a.answer.splitlines()[0]
+    assert province in lead, a.answer

@@ -159,6 +159,27 @@ def test_a_year_only_a_merged_province_s_plan_names_is_not_the_named_province_s_
     assert check(qt, only_qb, scope_docs(only_qb, ("Quảng Trị", "Quảng Bình"))).absent_years == ()
 
 
+def test_a_merged_province_s_plan_is_a_partner_whose_amounts_are_not_the_named_province_s(tmp_path):
+    """A question about Quảng Trị reads Quảng Bình's plan too (merged in 2025); an amount asked
+    is looked for in Quảng Trị's own plan (and national documents), so Quảng Bình's figures do
+    not answer it. When Quảng Trị has no plan of its own, nothing is set aside."""
+    from assistant.answering.amounts import check as amount_check
+
+    snap = _snapshot(tmp_path, {"qt": PLAN_B, "qb": PLAN_QB})
+    both = scope_docs(snap, ("Quảng Trị", "Quảng Bình"))
+    qt = _query("Quảng Trị đặt mục tiêu có bao nhiêu hợp tác xã?", provinces=("Quảng Trị",))
+    partners = check(qt, snap, both).partners
+    assert [snap.docs[d].province for d in partners] == ["Quảng Bình"]
+    chunks = [c for cs in snap.by_doc.values() for c in cs]
+    own = [c.text for c in chunks if c.doc_id not in partners]
+    every = [c.text for c in chunks]
+    assert not amount_check("Quảng Trị đặt mục tiêu bao nhiêu hợp tác xã?", every).none_stated
+    assert amount_check("Quảng Trị đặt mục tiêu bao nhiêu hợp tác xã?", own).none_stated
+    (tmp_path / "only").mkdir()
+    only_qb = _snapshot(tmp_path / "only", {"qb": PLAN_QB})
+    assert check(qt, only_qb, scope_docs(only_qb, ("Quảng Trị", "Quảng Bình"))).partners == ()
+
+
 # --- through the answering pipeline, on the bundled corpus ---------------------------------------
 
 

@@ -51,6 +51,18 @@ def test_a_document_named_by_its_number_and_year_alone_is_a_reference(question, 
     assert ref in documents_named(question)
 
 
+@pytest.mark.parametrize("question, ref", [
+    ("luật htx 2012 quy định tối thiểu bao nhiêu thành viên?", "Luật HTX 2012"),
+    ("theo luật KTTT thì sao?", "Luật KTTT"),
+])
+def test_a_law_typed_in_lower_case_with_an_abbreviated_name_is_a_reference(question, ref):
+    assert ref in documents_named(question)
+
+
+def test_a_code_s_name_is_not_read_as_a_law_s():
+    assert documents_named("Theo Bộ luật Hàng hải, chủ tàu phải làm gì?") == ("Bộ luật Hàng hải",)
+
+
 def test_a_full_number_is_not_read_twice_and_a_year_alone_is_no_reference():
     assert documents_named("Nghị định 87/2029/NĐ-CP quy định gì?") == ("87/2029/NĐ-CP",)
     assert documents_named("Đến năm 2030 có bao nhiêu HTX?") == ()
@@ -132,6 +144,8 @@ def test_an_elliptical_follow_up_asks_the_earlier_kind_of_amount(u):
     assert asked_kinds(question_forms(same)) == ("date",)
     own = u.understand("Còn Tây Ninh thì phải lập mấy tổ hợp tác?", history)
     assert "date" not in asked_kinds(question_forms(own))
+    by_noun = [Turn("user", "Khánh Hòa đặt vốn điều lệ của quỹ đến năm 2025 là bao nhiêu?")]
+    assert asked_kinds(question_forms(u.understand("Còn Tây Ninh thì sao?", by_noun))) == ()
 
 
 def test_condenser_output_is_used_only_when_it_adds_and_keeps_entities(u):

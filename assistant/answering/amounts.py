@@ -334,11 +334,16 @@ def question_forms(query) -> str:
     """The question as restored and as typed (one per line): restoring diacritics can garble an
     abbreviation or a word typed without them ("sdt" -> "sát"), so both forms are read. A
     follow-up that asks nothing of its own and takes the earlier question's intent ("Vậy còn
-    Kiên Giang thì sao?" after "… trước ngày nào?") asks for the same kind of amount."""
+    Kiên Giang thì sao?" after "… trước ngày nào?") asks for the same kind of amount, when the
+    earlier question asked it by its unit, not by a noun ("vốn điều lệ là bao nhiêu?")."""
     forms = "\n".join(dict.fromkeys((query.restored, query.typed)))
     before = getattr(query, "asked_before", "")
     if before and not _asked(forms):
-        forms += "\n" + before
+        earlier = _asked(before)
+        # a kind the earlier question named by its noun ("vốn điều lệ … bao nhiêu") is not
+        # carried: the other province's plan may name the quantity otherwise
+        if earlier and all(not noun for _, noun in earlier):
+            forms += "\n" + before
     return forms
 
 

@@ -290,7 +290,9 @@ class AnswerService:
         weights = run.weights or self.weights
         top_dense = max((h.dense_score for h in (run.searches[0].hits if run.searches else ())), default=0.0)
         facts = scope_check(q, snap, run.scope_docs)
-        amounts = amount_check(question_forms(q), run.cands, facts.all_words)
+        # the amount asked is looked for in the named provinces' own and the national documents
+        read = [c for c in run.cands if c.chunk.doc_id not in facts.partners] if facts.partners else run.cands
+        amounts = amount_check(question_forms(q), read, facts.all_words)
         run.decision = d = decide(q, run.cands, top_dense, snap, weights, facts, run.missing_provinces,
                                   run.missing_documents, amounts)
         metadata: dict[str, Any] = {

@@ -308,8 +308,11 @@ def _clause(text: str, pattern: re.Pattern[str] | None) -> str:
 
 def lead_line(query: Query, groups: list[Group], number: dict[int, int]) -> str:
     """One line that answers directly, citing the best point (of those that state the kind of
-    amount asked, when some do: ``_answers_asked_amount``)."""
-    best = max((pt for g in groups for pt in g.points), key=lambda pt: (_states_amount(pt), pt.cand.p))
+    amount asked, when some do: ``_answers_asked_amount``; of the provinces the question names
+    before a province merged with one of them)."""
+    aside = _aside(query)  # a merged province's point leads only when no named province's can
+    best = max((pt for g in groups for pt in g.points),
+               key=lambda pt: (not aside(pt.cand), _states_amount(pt), pt.cand.p))
     n = number[id(best)]
     label = next(g.label for g in groups if best in g.points)
     if query.has("duty") and query.agencies and not query.has("figure") and not query.has("deadline"):

@@ -59,6 +59,8 @@ class ScopeFacts:
     # the topic words of every sentence of the message (``words`` are the best-covered one's):
     # where an amount asked in one sentence is looked for, whichever sentence sets the context
     all_words: tuple[str, ...] = ()
+    # documents in scope only as another province's (merged with a named one, ``partner_docs``)
+    partners: tuple[str, ...] = ()
 
     @property
     def word_absent(self) -> float:
@@ -201,7 +203,7 @@ def check(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> ScopeFacts
     missing_w = tuple(w for w in absent_w if not _in_docs(_SYLLABLE.findall(fold(w)), snap, docs))
     return ScopeFacts(docs, tuple(words), absent_w, absent_n, absent_a, missing_w, _absent_years(query, snap, docs),
                       province_agency_absent=_province_agency_absent(query, snap, docs, absent_a),
-                      all_words=tuple(dict.fromkeys(every)))
+                      all_words=tuple(dict.fromkeys(every)), partners=partner_docs(query, snap, docs))
 
 
 def _province_agency_absent(query: Query, snap: CorpusSnapshot, docs: Sequence[str], absent: Sequence[str]) -> bool:
@@ -238,6 +240,19 @@ def _agency_docs(query: Query, agency: str | None, snap: CorpusSnapshot, docs: S
     loose = set(_own_docs(snap, docs)) if query.provinces and not vocab().is_national(agency) else set(docs)
     return {d for d in docs
             if agency in snap.doc_agencies.get(d, ()) or (d in loose and _in_docs(key, snap, (d,)))}
+
+
+def partner_docs(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> tuple[str, ...]:
+    """The provincial documents in scope of provinces the question does not name, when a named
+    province has documents of its own: a question about Đắk Nông also reads Lâm Đồng's plans
+    (merged in 2025), but Lâm Đồng's figures are not Đắk Nông's (the amount asked is looked
+    for in the named provinces' and the national documents)."""
+    if not query.provinces:
+        return ()
+    own = _own_docs(snap, docs)
+    if not any(snap.docs[d].province in query.provinces for d in own):
+        return ()
+    return tuple(d for d in own if snap.docs[d].province not in query.provinces)
 
 
 def _absent_years(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> tuple[str, ...]:

@@ -124,12 +124,28 @@ def intents_of(text: str) -> tuple[str, ...]:
     return found or ("general",)
 
 
+_TYPE_LOWER = re.compile(r"(?<!\w)(?<![Bb]ộ )(bộ luật|luật|hiến pháp|nghị định|nghị quyết|thông tư|quyết định|chỉ thị)(?=\s)")
+
+
+def _cased(text: str) -> str:
+    """``text`` with a document type word typed in lower case capitalised, and the known
+    abbreviations in upper case, as a name is written: "luật htx 2012 quy định" -> "Luật HTX
+    2012 quy định" (a name in lower-case words stays unread: where it ends cannot be told)."""
+    from ingest.vocab import vocab
+
+    out = _TYPE_LOWER.sub(lambda m: m.group(1)[0].upper() + m.group(1)[1:], text)
+    abbreviations = {fold(k).lower(): k for k in vocab().abbreviations}
+    return re.sub(r"(?<![\w&])[\w&-]+(?![\w&])",
+                  lambda m: abbreviations.get(fold(m.group(0)).lower(), m.group(0)) if m.group(0).islower() else m.group(0),
+                  out)
+
+
 def documents_named(text: str) -> tuple[str, ...]:
     """Document references in ``text``: numbers ("45/2021/NĐ-CP", "Nghị định 193/2013") and names
     ("Luật Cư trú")."""
     refs = [m.group(0) for m in DOC_NUMBER.finditer(text)]
     refs += [m.group(0) for m in DOC_SHORT_NUMBER.finditer(text)]
-    for m in DOC_NAME.finditer(text):
+    for m in DOC_NAME.finditer(_cased(text)):
         words = m.group(0).split()
         cut = next((i for i, w in enumerate(words) if i >= 2 and w.lower() in _NAME_STOP), len(words))
         name = " ".join(words[:cut])
