@@ -335,3 +335,5 @@ def test_a_body_item_and_the_appendix_row_that_restates_it_are_cited_together(ap
     assert body and rows, (a.answer, [c.text for c in a.citations])
     line = next(ln for ln in a.answer.splitlines() if f"[{body[0].n}]" in ln)
     assert f"[{rows[0].n}]" in line, a.answer
+    # the point shows the detail only the body keeps, and the row's agency and year
+    assert "3 cán bộ chuyên trách" in line and "Ban Quỹ hỗ trợ" in line and "Năm 2025" in line, line

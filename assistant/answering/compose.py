@@ -21,7 +21,7 @@ from index.text import fast_fold as fold
 
 from assistant.answering.corpus import CorpusSnapshot
 from assistant.answering.decide import RELATED_NOTE, Decision
-from assistant.answering.passages import is_label, strip_item_marker, table_row_sentence
+from assistant.answering.passages import is_label, number_key, numbers_in, strip_item_marker, table_row_sentence
 from assistant.answering.select import _QUANTITY, _TIME, Candidate
 from assistant.answering.understand import Query
 from assistant.answering.types import Citation
@@ -178,8 +178,25 @@ def _points(kept: Sequence[Candidate], repeats: dict[tuple, Candidate] | None = 
         quote = " ".join(c.unit.text for c in units)
         also = list({r.chunk.chunk_id: r for r in (repeats.get(u.unit.key) for u in units if repeats)
                      if r is not None}.values())
-        points.append(Point(_point_text(units), quote, best, units, also))
+        points.append(Point(_with_detail(_point_text(units), units, also), quote, best, units, also))
     return points
+
+
+def _with_detail(text: str, units: Sequence[Candidate], also: Sequence[Candidate]) -> str:
+    """A table row restated by a body sentence that holds numbers the row drops ("… chuyên
+    trách từ 3-5 thành viên"): the point reads the body sentence, then the row's columns, so
+    the detail and the agency and year are all shown. Any other point reads as it is."""
+    chunk = units[0].chunk
+    if chunk.kind != "table_row" or not chunk.table:
+        return text
+    have = {number_key(n) for n in numbers_in(text)}
+    for r in also:
+        if r.chunk.kind == "table_row":
+            continue
+        extra = {number_key(n) for n in numbers_in(r.unit.text)} - have
+        if extra:
+            return f"{strip_item_marker(r.unit.text).rstrip(' .;')}; {table_row_sentence(chunk, include_task=False)}"
+    return text
 
 
 def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, keep_ratio: float,
