@@ -70,6 +70,7 @@ class _Kind:
     # words of a document's own event right before a match ("thông qua ngày 19 tháng 11 năm
     # 2018"): such an amount answers only a question that names the event (``events``)
     events: re.Pattern[str] | None = None
+    event_words: tuple[str, ...] = ()  # those words, folded
     # a line that opens with a place and a comma ("Kiên Giang, ngày 12 tháng 7 năm 2018"): the
     # document's own place and date, an event of the document too (``dateline`` in the vocabulary)
     dateline: re.Pattern[str] | None = None
@@ -115,7 +116,8 @@ def _compile(units: dict) -> list[_Kind]:
         if not (parts or named) or not forms:
             continue
         not_after = spec.get("not_after")
-        events = _alternatives(spec.get("events", ()))
+        event_words = tuple(spec.get("events", ()))
+        events = _alternatives(event_words)
         out.append(_Kind(name, str(spec.get("label") or name), re.compile("|".join(parts)) if parts else None,
                          re.compile("|".join(forms)), named,
                          re.compile(rf"(?<!\w)(?P<noun>{nouns})(?!\w)") if nouns else None,
@@ -123,6 +125,7 @@ def _compile(units: dict) -> list[_Kind]:
                          not_after=re.compile(rf"(?:{not_after})$") if not_after else None,
                          events=re.compile(rf"(?<!\w)(?P<event>{events})\s*(?:vào\s+)?(?:ngày\s*(?:\d{{1,2}}\s*)?)?$")
                          if events else None,
+                         event_words=tuple(fold(w) for w in event_words),
                          dateline=re.compile(rf"(?:{spec['dateline']})(?:ngày\s*(?:\d{{1,2}}\s*)?)?$")
                          if spec.get("dateline") else None))
     return out
@@ -292,16 +295,16 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str =
         line = expand_abbreviations(text).lower()
     else:
         line = nfc(text).lower()
-    if bound is None and kind.not_after is None and kind.events is None:
+    if bound is None and kind.not_after is None and kind.events is None and kind.dateline is None:
         return bool(kind.stated.search(line))
     asked_events = fold(question)
-    any_event = _names_an_event(kind, asked_events)
+    any_event = any(_has_word(w, asked_events) for w in kind.event_words)
     for m in kind.stated.finditer(line):
         before, after = line[max(0, m.start() - 40):m.start()], line[m.end():m.end() + 16]
         if kind.not_after is not None and kind.not_after.search(before):
             continue
         event = kind.events.search(before) if kind.events is not None else None
-        if event is not None and not re.search(rf"(?<!\w){re.escape(fold(event.group('event')))}(?!\w)", asked_events):
+        if event is not None and not _has_word(fold(event.group("event")), asked_events):
             continue
         if kind.dateline is not None and not any_event and kind.dateline.search(line[max(0, m.start() - 60):m.start()]):
             continue
@@ -312,12 +315,9 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str =
     return False
 
 
-def _names_an_event(kind: _Kind, folded_question: str) -> bool:
-    """The question names one of the document events of ``kind`` ("ký", "ban hành" …)."""
-    if kind.events is None:
-        return False
-    words = [fold(w) for w in kind.events.pattern.split("(?P<event>", 1)[1].split(")", 1)[0].split("|")]
-    return any(re.search(rf"(?<!\w){re.escape(w.replace(chr(92), ''))}(?!\w)", folded_question) for w in words if w)
+def _has_word(word: str, folded: str) -> bool:
+    """``word`` (folded) occurs in ``folded`` as whole words."""
+    return bool(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded))
 
 
 def states_any(text: str, kinds: Sequence[_Kind], question: str = "") -> bool:

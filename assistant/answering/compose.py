@@ -120,21 +120,18 @@ def _dedupe(cands: Sequence[Candidate]) -> tuple[list[Candidate], dict[tuple, Ca
         k, words = c.info.folded, c.info.words
         if not k:
             continue
-        if k in exact:
-            _note_repeat(c, out, repeats)
+        long_, n = len(k) > 20, len(words)
+        lo, hi = math.ceil(DUPLICATE_OVERLAP * n), math.floor(n / DUPLICATE_OVERLAP)
+        if (k in exact
+                or (long_ and (k in blob or any(s in k for w in by_first.keys() & words for s in by_first[w])))
+                # |W ∩ S| >= r |W ∪ S|  <=>  |W ∩ S| >= r (|W| + |S|) / (1 + r)
+                or (n >= 8 and any(len(words & sw) >= DUPLICATE_OVERLAP * (n + size) / (1 + DUPLICATE_OVERLAP)
+                                   for size in range(max(8, lo), hi + 1) for sw in by_size.get(size, ())))):
+            o = _repeat_of(c, out)
+            if o is not None:
+                repeats.setdefault(o.unit.key, c)
             continue
-        long_ = len(k) > 20
-        if long_ and (k in blob or any(s in k for w in by_first.keys() & words for s in by_first[w])):
-            _note_repeat(c, out, repeats)
-            continue
-        n = len(words)
         if n >= 8:
-            lo, hi = math.ceil(DUPLICATE_OVERLAP * n), math.floor(n / DUPLICATE_OVERLAP)
-            # |W ∩ S| >= r |W ∪ S|  <=>  |W ∩ S| >= r (|W| + |S|) / (1 + r)
-            if any(len(words & sw) >= DUPLICATE_OVERLAP * (n + size) / (1 + DUPLICATE_OVERLAP)
-                   for size in range(max(8, lo), hi + 1) for sw in by_size.get(size, ())):
-                _note_repeat(c, out, repeats)
-                continue
             by_size.setdefault(n, []).append(words)
         exact.add(k)
         if long_:
@@ -144,25 +141,18 @@ def _dedupe(cands: Sequence[Candidate]) -> tuple[list[Candidate], dict[tuple, Ca
     return out, repeats
 
 
+def _repeats(a: Candidate, b: Candidate) -> bool:
+    """``a`` says what ``b`` says: the test ``_dedupe`` runs through its indexes, pair by pair."""
+    k, words, ok, ow = a.info.folded, a.info.words, b.info.folded, b.info.words
+    if k == ok or (len(k) > 20 and len(ok) > 20 and (k in ok or ok in k)):
+        return True
+    return len(words) >= 8 and len(ow) >= 8 and len(words & ow) >= DUPLICATE_OVERLAP * len(words | ow)
+
+
 def _repeat_of(c: Candidate, kept: Sequence[Candidate]) -> Candidate | None:
-    """The kept unit of the same document, in another passage, that ``c`` repeats (the test of
-    ``_dedupe``, on that document's kept units only)."""
-    k, words = c.info.folded, c.info.words
-    for o in kept:
-        if o.chunk.doc_id != c.chunk.doc_id or o.chunk.chunk_id == c.chunk.chunk_id:
-            continue
-        ok, ow = o.info.folded, o.info.words
-        if k == ok or (len(k) > 20 and len(ok) > 20 and (k in ok or ok in k)):
-            return o
-        if len(words) >= 8 and len(ow) >= 8 and len(words & ow) >= DUPLICATE_OVERLAP * len(words | ow):
-            return o
-    return None
-
-
-def _note_repeat(c: Candidate, kept: Sequence[Candidate], repeats: dict[tuple, Candidate]) -> None:
-    o = _repeat_of(c, kept)
-    if o is not None:
-        repeats.setdefault(o.unit.key, c)
+    """The kept unit of the same document, in another passage, that ``c`` repeats."""
+    return next((o for o in kept if o.chunk.doc_id == c.chunk.doc_id and o.chunk.chunk_id != c.chunk.chunk_id
+                 and _repeats(c, o)), None)
 
 
 def _points(kept: Sequence[Candidate], repeats: dict[tuple, Candidate] | None = None) -> list[Point]:

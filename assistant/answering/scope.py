@@ -265,9 +265,8 @@ def _absent_years(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> tu
     provinces merged with a named one count only when the named province has none of its own."""
     if not query.provinces:
         return ()
-    own = _own_docs(snap, docs)
-    named = tuple(d for d in own if snap.docs[d].province in query.provinces)
-    own = named or own
+    partners = partner_docs(query, snap, docs)
+    own = tuple(d for d in _own_docs(snap, docs) if d not in partners)
     if not own:
         return ()
     years = dict.fromkeys(_YEAR.findall(query.restored))
