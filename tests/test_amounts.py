@@ -339,3 +339,41 @@ def test_a_document_s_dateline_answers_only_a_question_about_a_document_event(qu
     """"Bạc Liêu, ngày 3 tháng 9 năm 2026" opens a line: the document's place and date."""
     passages = ["ỦY BAN NHÂN DÂN\nBạc Liêu, ngày 3 tháng 9 năm 2026\nKẾ HOẠCH"]
     assert bool(check(question, passages).missing) is not stated
+
+
+@pytest.mark.parametrize("question, passage, stated", [
+    # a total is no amount per item
+    ("Quỹ cho mỗi hộ vay tối đa bao nhiêu tiền?", "Đến năm 2030 nâng vốn của Quỹ tín dụng lên 40 tỷ đồng.", False),
+    ("Mức trợ cấp đối với một tổ hợp tác là bao nhiêu tiền?", "Ngân sách tỉnh bố trí 12 tỷ đồng cho chương trình.", False),
+    ("Quyết định 9 hỗ trợ 50 triệu đồng cho mỗi THT mới, đúng không?", "Quỹ có vốn điều lệ 12 tỷ đồng.", False),
+    # the amount marks the item: "mỗi", "đối với", "/", an abbreviation or its expansion
+    ("Quỹ cho mỗi hộ vay tối đa bao nhiêu tiền?", "Mỗi hộ được vay tối đa 100 triệu đồng, thời hạn 3 năm.", True),
+    ("Mức trợ cấp đối với một tổ hợp tác là bao nhiêu tiền?", "Trợ cấp 15 triệu đồng/THT thành lập mới.", True),
+    ("Mỗi HTX được hỗ trợ bao nhiêu tiền?", "Hỗ trợ 20 triệu đồng cho mỗi hợp tác xã thành lập mới.", True),
+    # no item: "một số" is some; "mỗi tỉnh" in a comparison is each province named; "mỗi năm" a time
+    ("Một số HTX được vay bao nhiêu tiền?", "Nâng vốn của Quỹ lên 40 tỷ đồng.", True),
+    ("So sánh Cà Mau và Bạc Liêu: mỗi tỉnh bố trí bao nhiêu tỷ đồng cho Quỹ?", "Nâng vốn của Quỹ lên 40 tỷ đồng.", True),
+    ("Mỗi năm tỉnh chi bao nhiêu tiền cho tập huấn?", "Kinh phí tập huấn 300 triệu đồng hằng năm.", True),
+])
+def test_an_amount_asked_per_item_is_stated_only_where_the_item_is_marked(question, passage, stated):
+    """"cho mỗi hộ", "đối với một tổ hợp tác": a fund's or a programme's total answers no
+    amount per household or per group."""
+    assert bool(check(question, [passage]).missing) is not stated
+
+
+def test_an_amount_missing_per_item_is_named_with_its_item():
+    assert check("Quỹ cho mỗi hộ vay bao nhiêu tiền?", ["Vốn Quỹ 40 tỷ đồng."]).labels == ("số tiền cho mỗi hộ",)
+
+
+@pytest.mark.parametrize("question, passage, stated", [
+    # "ngày 12 tháng 7 năm 2018" is a date: neither "12 tháng" nor "7 năm" is a duration
+    ("Hồ sơ được giải quyết trong mấy tháng?", "Bạc Liêu, ngày 12 tháng 7 năm 2026", False),
+    ("Hồ sơ được giải quyết trong mấy tháng?", "Hồ sơ được giải quyết trong 3 tháng kể từ ngày nhận.", True),
+    # "định kỳ 6 tháng" says how often, not how long
+    ("Phải lập kế hoạch trong vòng bao nhiêu ngày?", "Định kỳ (6 tháng, năm) báo cáo UBND tỉnh.", False),
+    ("Bao lâu thì báo cáo UBND tỉnh một lần?", "Định kỳ (6 tháng, năm) báo cáo UBND tỉnh.", True),
+    ("Hội nghị tổ chức bao lâu một lần?", "Tổ chức hội nghị biểu dương HTX tiêu biểu hằng năm.", True),
+    ("Hội nghị phải tổ chức trong bao lâu?", "Tổ chức hội nghị biểu dương HTX tiêu biểu hằng năm.", False),
+])
+def test_a_date_or_a_recurrence_is_no_time_limit(question, passage, stated):
+    assert bool(check(question, [passage]).missing) is not stated

@@ -86,6 +86,10 @@ def test_a_law_s_name_ends_at_a_word_that_ends_names_not_at_a_word_spelled_like_
     ("Căn cứ Thông tư 15/2030/TT-BTC thì HTX được miễn phí gì?", True),
     ("Báo cáo tình hình thi hành Luật Thủy sản do ai tổng hợp?", False),
     ("Hộ nuôi cá bị xử lý theo quy định của Luật Thủy sản khi nào?", False),
+    # "theo <document>" later in the clause, then a question of content: what that document says
+    ("Cho mình hỏi thủ tục cấp phép khai thác theo Luật Thủy sản gồm những bước gì?", True),
+    ("Mức hỗ trợ đào tạo theo Thông tư 15/2030/TT-BTC là bao nhiêu?", True),
+    ("Tàu cá vi phạm thì bị xử lý theo Luật Thủy sản không?", False),
 ])
 def test_a_document_is_a_source_when_the_question_asks_what_it_says(question, cited):
     refs = documents_named(question)

@@ -74,6 +74,11 @@ class _Kind:
     # a line that opens with a place and a comma ("Kiên Giang, ngày 12 tháng 7 năm 2018"): the
     # document's own place and date, an event of the document too (``dateline`` in the vocabulary)
     dateline: re.Pattern[str] | None = None
+    # a duration right after the words of a recurrence ("định kỳ 6 tháng", "hằng 3 năm"): a
+    # period, not a time limit; it answers only a question that asks how often (``periods``)
+    periods: re.Pattern[str] | None = None
+    period_asked: re.Pattern[str] | None = None  # on folded text: "một lần", "định kỳ"
+    period_stated: re.Pattern[str] | None = None  # a recurrence in words, which answers how often: "hằng năm"
 
 
 def _alternatives(words: Iterable[str], folded: bool = False) -> str:
@@ -127,8 +132,21 @@ def _compile(units: dict) -> list[_Kind]:
                          if events else None,
                          event_words=tuple(fold(w) for w in event_words),
                          dateline=re.compile(rf"(?:{spec['dateline']})(?:ngày\s*(?:\d{{1,2}}\s*)?)?$")
-                         if spec.get("dateline") else None))
+                         if spec.get("dateline") else None,
+                         **_periods(spec.get("periods") or {})))
     return out
+
+
+def _periods(spec: dict) -> dict:
+    """The compiled ``periods`` of a kind: the marks of a recurrence before a number, and the
+    words by which a question asks how often, and a recurrence written in words."""
+    marks, asked = _alternatives(spec.get("marks", ())), _alternatives(spec.get("asked", ()), folded=True)
+    if not (marks and asked):
+        return {}
+    stated = _alternatives(spec.get("stated", ()))
+    return {"periods": re.compile(rf"(?<!\w)(?:{marks})[\s(]*$"),
+            "period_asked": re.compile(rf"(?<!\w)(?:{asked})(?!\w)"),
+            "period_stated": re.compile(rf"(?<!\w)(?:{stated})(?!\w)") if stated else None}
 
 
 def _units_json() -> str:
@@ -235,6 +253,78 @@ def _count_kind(question: str) -> _Kind | None:
     return None
 
 
+@lru_cache(maxsize=8)
+def _item_grammar(units_json: str) -> tuple[frozenset, re.Pattern[str], str, frozenset] | None:
+    """The kinds an amount per item is checked for, what marks an item ("mỗi", "một", "từng",
+    "đối với" then a noun; on lower-case text with diacritics), and the markers as a regular
+    expression, and the words after a marker that name no item."""
+    spec = json.loads(units_json).get("per_item") or {}
+    markers = _alternatives(spec.get("markers", ()))
+    if not (markers and spec.get("kinds")):
+        return None
+    skip = {w.lower() for w in spec.get("not_items", ())}
+    item = re.compile(rf"(?<!\w)(?:{markers})[ \t]+(?:(?:một|mỗi|01|1)[ \t]+)?(?P<item>\w+)")  # "đối với một HTX"
+    return frozenset(spec["kinds"]), item, markers, frozenset(skip)
+
+
+_CLAUSE = re.compile(r"[^,;.!?\n]+")
+
+
+@dataclass(frozen=True)
+class _Item:
+    """The item an amount is asked per: as the question writes it, and the heads a passage may
+    write it with (the noun, and the first word of an abbreviation's expansion: "htx", "hợp")."""
+
+    written: str
+    heads: tuple[str, ...]
+
+
+def _item_asked(kind: _Kind, asking: str) -> _Item | None:
+    """"Mức hỗ trợ cho một HTX thành lập mới là bao nhiêu?", "định mức cho vay đối với một
+    HTX", "hỗ trợ 30 triệu đồng cho mỗi HTX, đúng không?": the amount is asked per item, in the
+    clause that asks it (or states the amount confirmed). None when the amount is not asked
+    per item, or the kind is not checked per item. "một số HTX" (some), "mỗi năm" (a
+    time: texts say "hằng năm") are no items (``not_items``)."""
+    from index.text import expand_abbreviations
+
+    grammar = _item_grammar(_units_json())
+    if grammar is None or kind.name not in grammar[0]:
+        return None
+    skip = grammar[3]
+    written = nfc(asking)
+    for m in _CLAUSE.finditer(written.lower()):
+        clause = m.group(0)
+        asks = ((kind.asked is not None and kind.asked.search(fold(clause)))
+                or (kind.named is not None and kind.named.search(clause))
+                or (kind.confirm is not None and kind.stated.search(clause)))
+        if not asks:
+            continue
+        for it in grammar[1].finditer(clause):
+            word = it.group("item")
+            if word in skip or word.isdigit():
+                continue
+            heads = {word}
+            expanded = expand_abbreviations(word).lower().split()
+            if len(expanded) > 1:
+                heads.add(expanded[1].strip("()"))
+            start = m.start() + it.start("item")
+            return _Item(written[start:start + len(word)], tuple(sorted(heads)))
+    return None
+
+
+def _states_per_item(kind: _Kind, unit: Unit, item: _Item, bound: _Bound | None, question: str) -> bool:
+    """``text`` states an amount of ``kind`` and marks the ``item`` ("mỗi hợp tác xã",
+    "đối với một HTX", "đồng/HTX"): a total ("vốn Quỹ lên trên 15 tỷ đồng") is no amount per item."""
+    from index.text import expand_abbreviations
+
+    grammar = _item_grammar(_units_json())
+    if grammar is None or not _stated(kind, unit.text, bound, question, unit.start):
+        return False
+    body = "|".join(re.escape(h) for h in item.heads)
+    marked = re.compile(rf"(?:(?<!\w)(?:{grammar[2]})[ \t]+|/[ \t]*)(?:(?:một|mỗi|01|1)[ \t]+)?(?:[\w&]+[ \t]+\()?(?:{body})(?!\w)")
+    return bool(marked.search(expand_abbreviations(unit.topic).lower()))
+
+
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
 
 
@@ -282,24 +372,32 @@ def asked_forms(query) -> tuple[_Kind, ...]:
     return tuple(k for k, _ in _asked(question_forms(query)))
 
 
-def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str = "") -> bool:
+def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str = "", start: int = 0) -> bool:
     """``text`` (as written) states an amount of ``kind`` (and, when the question asks for a
     ``bound``, one the text does not mark as the opposite bound). An amount right after the
     words of a document's own event ("được Quốc hội thông qua ngày …", "ban hành ngày …":
     ``events``) states one only when ``question`` names that event: the day a law was passed
     is no deadline of the duties it sets. So does the date of a line that opens with a place
-    ("Kiên Giang, ngày 12 tháng 7 năm 2018": ``dateline``), when the question names any event."""
+    ("Kiên Giang, ngày 12 tháng 7 năm 2018": ``dateline``), when the question names any event.
+    Only amounts from ``start`` on count; the text before it is read as what precedes them."""
     if kind.on_expanded:
         from index.text import expand_abbreviations
 
-        line = expand_abbreviations(text).lower()
+        def read(t: str) -> str:
+            return expand_abbreviations(t).lower()
     else:
-        line = nfc(text).lower()
-    if bound is None and kind.not_after is None and kind.events is None and kind.dateline is None:
-        return bool(kind.stated.search(line))
+        def read(t: str) -> str:
+            return nfc(t).lower()
+    line = read(text)
+    offset = len(read(text[:start])) if start else 0
+    if bound is None and kind.not_after is None and kind.events is None and kind.dateline is None and kind.periods is None:
+        return bool(kind.stated.search(line, offset))
     asked_events = fold(question)
+    how_often = kind.periods is not None and bool(kind.period_asked.search(asked_events))
+    if how_often and kind.period_stated is not None and kind.period_stated.search(line, offset):
+        return True  # "bao lâu một lần?" is answered by "hằng năm"
     any_event = any(_has_word(w, asked_events) for w in kind.event_words)
-    for m in kind.stated.finditer(line):
+    for m in kind.stated.finditer(line, offset):
         before, after = line[max(0, m.start() - 40):m.start()], line[m.end():m.end() + 16]
         if kind.not_after is not None and kind.not_after.search(before):
             continue
@@ -308,6 +406,8 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str =
             continue
         if kind.dateline is not None and not any_event and kind.dateline.search(line[max(0, m.start() - 60):m.start()]):
             continue
+        if kind.periods is not None and kind.periods.search(before) and not how_often:
+            continue  # "định kỳ 6 tháng" is how often, not how long
         if bound is not None and ((bound.against_before and bound.against_before.search(before[-24:]))
                                   or (bound.against_after and bound.against_after.search(after))):
             continue
@@ -365,7 +465,10 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     any passage read may state the amount. A quantity the question names by its noun ("lãi
     suất", "lệ phí", "vốn điều lệ": ``nouns`` in the vocabulary) is stated only in a passage
     that names it: a percentage of growth is no interest rate, whatever else the passage says.
-    A passage holds a word also through an abbreviation of it ("THT" holds "tổ hợp tác")."""
+    An amount asked per item ("cho một HTX": ``per_item`` in the vocabulary) is stated only by
+    a unit of a passage (``units``: a sentence or clause, with its lead-in) that marks the same
+    item ("mỗi hợp tác xã", "đồng/HTX"): a fund's total is no loan per cooperative. A passage
+    holds a word also through an abbreviation of it ("THT" holds "tổ hợp tác")."""
     asked = _asked(question)
     if not asked:
         return AmountCheck()
@@ -373,26 +476,81 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
 
     # topic words are looked for with abbreviations expanded: "tổ hợp tác" is in "10 THT"
     folded = [fold(expand_abbreviations(t)) for t in passages]
-    located = _holding(passages, folded, words) or list(passages)
+    located = _units_of(_holding(passages, folded, words) or list(passages))
+    read = _units_of(passages)
     bound = _bound_asked(question)
     missing = []
     for kind, noun in asked:
         # a quantity named by its noun ("lãi suất") is stated where the noun is, unless the noun
         # holds the unit itself ("độ tuổi": "từ đủ 16 tuổi" names it by the number)
         named = noun and not _holds_unit(noun, kind)
-        texts = _holding(passages, folded, [noun]) if named else located
-        if not any(_stated(kind, t, bound, question) for t in texts):
-            missing.append(kind)
+        among = _units_of(_holding(passages, folded, [noun])) if named else located
+        item = _item_asked(kind, question)
+        if item is not None:
+            found = any(_states_per_item(kind, u, item, bound, question) for u in among)
+        else:
+            found = any(_stated(kind, u.text, bound, question, u.start) for u in among)
+        if not found:
+            missing.append((kind, item))
     kinds = [k for k, _ in asked]
-    labels = tuple(f"{k.label} {bound.label}".strip() if bound is not None and any(_stated(k, t, question=question) for t in passages)
-                   else k.label for k in missing)  # "số tiền tối đa": some amount is stated, not that bound
-    return AmountCheck(tuple(k.name for k in kinds), tuple(k.name for k in missing), labels)
+    labels = tuple(_label(k, item, bound, any(_stated(k, u.text, question=question, start=u.start) for u in read))
+                   for k, item in missing)
+    return AmountCheck(tuple(k.name for k in kinds), tuple(k.name for k, _ in missing), labels)
+
+
+def _label(kind: _Kind, item: _Item | None, bound: _Bound | None, some_stated: bool) -> str:
+    """How the answer names a missing amount: "số tiền", "số tiền tối đa" (some amount is
+    stated, not that bound), "số tiền cho mỗi htx" (asked per item)."""
+    label = f"{kind.label} {bound.label}".strip() if bound is not None and some_stated else kind.label
+    return f"{label} cho mỗi {item.written}" if item is not None else label
+
+
+_UNIT_END = re.compile(r"(?<=[.;])\s+(?=\S)")
+_HEADING_CHARS = 120  # a first line this short heads the passage ("Điều 27. Tạm trú", "3. Sở Nội vụ")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence or clause of a passage, as the amount check reads it: ``topic`` (the clause
+    with its lead-in and the passage's heading) is where topic words are looked for; ``text``
+    is the line up to the clause's end, and amounts count only from ``start`` on, so that
+    what comes right before an amount ("Công văn 118/SNN-KTHT; ngày 12/3/2022") is still read."""
+
+    topic: str
+    text: str
+    start: int
+
+
+def units(passage: str) -> list[Unit]:
+    """The units a passage states amounts in: each sentence or clause (split at ". " and "; ";
+    a table row, with its tab-separated columns, stays whole), read with the nearest line
+    before it that ends with ":" (the lead-in it continues) and the passage's first line when
+    that is a heading."""
+    lines = [ln for ln in (passage or "").split("\n") if ln.strip()]
+    if not lines:
+        return []
+    heading = lines[0] if len(lines[0]) <= _HEADING_CHARS else ""
+    out, lead = [], ""
+    for i, line in enumerate(lines):
+        context = "\n".join(x for x in (heading if i else "", lead) if x)
+        bounds = [0, len(line)] if "\t" in line else [0, *(m.end() for m in _UNIT_END.finditer(line)), len(line)]
+        for a, b in zip(bounds, bounds[1:]):
+            part = line[a:b]
+            if part.strip():
+                out.append(Unit(f"{context}\n{part}" if context else part, line[:b], a))
+        if line.rstrip().endswith(":"):
+            lead = line
+    return out
 
 
 def _holds_unit(noun: str, kind: _Kind) -> bool:
     """The noun names the quantity by its unit ("độ tuổi" and "tuổi"): a number in that unit
     names the quantity too."""
     return bool(kind.stated.search(f"1 {noun.split()[-1]}"))
+
+
+def _units_of(passages: Sequence[str]) -> list[Unit]:
+    return [u for t in passages for u in units(t)]
 
 
 def _holding(passages: Sequence[str], folded: Sequence[str], words: Sequence[str]) -> list[str]:

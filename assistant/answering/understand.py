@@ -164,6 +164,10 @@ _SOURCE_AFTER = re.compile(r"^(?:(?:nam )?(?:19|20)\d{2} )?(?:quy dinh|co|noi|gh
 _DOC_TYPE_WORDS = re.compile(r"(?:^|\s)(?:(?:nghi dinh|nghi quyet|quyet dinh|thong tu|chi thi|cong van|ke hoach)(?: so)?)$")
 _CLAUSE = re.compile(r"[.?!;:,\n]")
 _COURTESY = 3  # words a clause may start with before the document it asks about ("cho mình hỏi")
+# what asks for content, after "theo <document>" in the same clause ("hồ sơ … theo Nghị định 193
+# gồm những giấy tờ gì?"): the question asks what that document says, wherever the clause begins
+# ("… bị xử lý theo quy định của Luật Thủy sản khi nào?" asks when, of the handling, not the law)
+_CONTENT_ASKED = re.compile(r"(?<!\w)(?:gi|(?<!khi )(?<!luc )nao|bao nhieu|may|the nao|ra sao)(?!\w)")
 
 
 def documents_cited(text: str, refs: Sequence[str]) -> tuple[str, ...]:
@@ -171,7 +175,10 @@ def documents_cited(text: str, refs: Sequence[str]) -> tuple[str, ...]:
     says ("Theo Luật Đất đai, HTX được thuê đất thế nào?", "Nghị định 45/2021/NĐ-CP quy định lãi
     suất bao nhiêu?"), as against a document the question is about as an object ("tổng kết 10
     năm thi hành Luật HTX 2012", "… bị xử lý theo quy định của Luật Xử lý vi phạm hành chính"),
-    which other documents may well speak of."""
+    which other documents may well speak of). A document after "theo" later in a clause is its
+    source too when what follows it in the clause asks for content ("hồ sơ đăng ký HTX theo
+    Nghị định 193/2013/NĐ-CP gồm những giấy tờ gì?"); one that ends the clause ("… bị xử lý theo
+    quy định của Luật Xử lý vi phạm hành chính không?") is not."""
     out = []
     for ref in refs:
         for m in re.finditer(re.escape(ref), text):
@@ -181,7 +188,10 @@ def documents_cited(text: str, refs: Sequence[str]) -> tuple[str, ...]:
             after = " ".join(re.findall(r"\w+", fold(text[m.end():m.end() + 40])))
             cue = _SOURCE_BEFORE.search(before)
             lead = before[:cue.start()].split() if cue else before.split()
-            if len(lead) <= _COURTESY and (cue or _SOURCE_AFTER.search(after)):
+            clause_end = next((c.start() for c in _CLAUSE.finditer(text, m.end())), len(text))
+            rest = " ".join(re.findall(r"\w+", fold(text[m.end():clause_end])))
+            if ((len(lead) <= _COURTESY and (cue or _SOURCE_AFTER.search(after)))
+                    or (cue and _CONTENT_ASKED.search(rest))):
                 out.append(ref)
                 break
     return tuple(out)
