@@ -355,7 +355,9 @@ def _asked(question: str) -> list[tuple[_Kind, str]]:
         if m is not None:
             out.append((k, m.group("noun")))
         elif k.asked is not None and k.asked.search(folded):
-            out.append((k, ""))
+            # "Quỹ cho vay lãi suất mấy %/năm?": asked by its unit, the quantity named in the
+            # same clause all the same
+            out.append((k, _noun_in_asking_clause(k, asking)))
         elif k.confirm is not None and k.confirm.search(whole_folded) and k.stated.search(whole_lower):
             # "lãi suất là 3%/năm đúng không?": confirming an amount asks whether the documents
             # state one of that kind (of the quantity the question names, when it names one)
@@ -365,6 +367,18 @@ def _asked(question: str) -> list[tuple[_Kind, str]]:
     if count is not None:
         out.append((count, ""))
     return out
+
+
+def _noun_in_asking_clause(kind: _Kind, asking: str) -> str:
+    """The noun of ``kind`` ("lãi suất") in the clause whose unit asks for the amount, or ""."""
+    if kind.nouns is None or kind.asked is None:
+        return ""
+    for m in _CLAUSE.finditer(nfc(asking).lower()):
+        if kind.asked.search(fold(m.group(0))):
+            n = kind.nouns.search(m.group(0))
+            if n is not None:
+                return n.group("noun")
+    return ""
 
 
 def asked_forms(query) -> tuple[_Kind, ...]:
@@ -463,8 +477,9 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     đây:") and the item that states the amount ("a) Nam từ đủ 20 tuổi trở lên") are read
     together. When no passage holds them (the question says "tài xế", the law "người lái xe"),
     any passage read may state the amount. A quantity the question names by its noun ("lãi
-    suất", "lệ phí", "vốn điều lệ": ``nouns`` in the vocabulary) is stated only in a passage
-    that names it: a percentage of growth is no interest rate, whatever else the passage says.
+    suất", "lệ phí", "vốn điều lệ": ``nouns`` in the vocabulary) is stated only in a unit of a
+    passage (``units``: a sentence or clause, with its lead-in and the passage's heading) that
+    names it: a percentage of growth is no interest rate, even beside a sentence on loans.
     An amount asked per item ("cho một HTX": ``per_item`` in the vocabulary) is stated only by
     a unit of a passage (``units``: a sentence or clause, with its lead-in) that marks the same
     item ("mỗi hợp tác xã", "đồng/HTX"): a fund's total is no loan per cooperative. A passage
@@ -478,13 +493,14 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     folded = [fold(expand_abbreviations(t)) for t in passages]
     located = _units_of(_holding(passages, folded, words) or list(passages))
     read = _units_of(passages)
+    read_folded = [fold(expand_abbreviations(u.topic)) for u in read]
     bound = _bound_asked(question)
     missing = []
     for kind, noun in asked:
         # a quantity named by its noun ("lãi suất") is stated where the noun is, unless the noun
         # holds the unit itself ("độ tuổi": "từ đủ 16 tuổi" names it by the number)
         named = noun and not _holds_unit(noun, kind)
-        among = _units_of(_holding(passages, folded, [noun])) if named else located
+        among = _holding(read, read_folded, [noun]) if named else located
         item = _item_asked(kind, question)
         if item is not None:
             found = any(_states_per_item(kind, u, item, bound, question) for u in among)
@@ -553,9 +569,9 @@ def _units_of(passages: Sequence[str]) -> list[Unit]:
     return [u for t in passages for u in units(t)]
 
 
-def _holding(passages: Sequence[str], folded: Sequence[str], words: Sequence[str]) -> list[str]:
-    """The passages that hold one of ``words`` (without diacritics, as whole words; ``folded``:
-    the passages folded, in the same order)."""
+def _holding(passages: Sequence, folded: Sequence[str], words: Sequence[str]) -> list:
+    """The passages (or units) that hold one of ``words`` (without diacritics, as whole words;
+    ``folded``: their text folded, in the same order)."""
     keys = [fold(w) for w in words if w.strip()]
     if not keys:
         return []
