@@ -69,6 +69,24 @@ STOPWORDS_FOLDED = frozenset(
     """.split()
 )
 
+# The same function words with their diacritics: "trọng tài" folds to "trong tai", two function
+# words, but is a noun; a syllable written with marks is a function word only in its own spelling.
+STOPWORDS_MARKED = frozenset(
+    """
+    và của các là có được cho trong với để tại những một này đó khi thì mà ở về theo
+    như từ đến trên sau trước cũng hoặc nếu vì vậy thế nào gì ai bao nhiêu mấy hay
+    không chưa đã sẽ đang cần phải làm nhé à ơi ạ hả sao bị bởi ra vào lên xuống
+    tôi mình em anh chị bạn chúng do
+    """.split()
+)
+
+
+def is_function_syllable(syllable: str) -> bool:
+    """A function word: in ``STOPWORDS_MARKED`` as written, or, typed without diacritics, in
+    ``STOPWORDS_FOLDED``."""
+    s = syllable.lower()
+    return s in STOPWORDS_MARKED or (fast_fold(s) == s and s in STOPWORDS_FOLDED)
+
 
 def normalize_query_text(text: str) -> str:
     """NFC, canonical tone marks, one line, single spaces, ``KH & ĐT`` -> ``KH&ĐT``."""

@@ -377,3 +377,55 @@ def test_an_amount_missing_per_item_is_named_with_its_item():
 ])
 def test_a_date_or_a_recurrence_is_no_time_limit(question, passage, stated):
     assert bool(check(question, [passage]).missing) is not stated
+
+
+@pytest.mark.parametrize("question, passage, stated", [
+    ("Số tổ hợp tác có chứng thực của xã là bao nhiêu?", "Đến năm 2030 có 120 THT có chứng thực của UBND xã.", True),
+    ("Số tổ hợp tác có chứng thực của xã là bao nhiêu?", "Đến năm 2030, 60% số xã có tổ hợp tác.", False),
+    ("Số lượng thành viên tối thiểu của HTX là mấy?", "Hợp tác xã phải có ít nhất 05 thành viên.", True),
+])
+def test_a_count_asked_as_so_noun_la_bao_nhieu_is_stated_before_the_noun(question, passage, stated):
+    """"Số X … là bao nhiêu?" asks how many X, as "bao nhiêu X" does."""
+    assert asked_kinds(question) == ("count",)
+    assert bool(check(question, [passage]).missing) is not stated
+
+
+def test_a_share_of_a_count_is_no_count():
+    assert asked_kinds("Tỷ lệ số xã có tổ hợp tác là bao nhiêu?") == ()
+
+
+def test_a_number_in_a_cited_document_s_title_counts_nothing():
+    """"… về việc phê duyệt Đề án phát triển 10.000 tổ hợp tác" names a programme; it does not
+    say how many groups the province has."""
+    q = "Đến nay tỉnh đã thành lập bao nhiêu tổ hợp tác?"
+    cited = ("Căn cứ Quyết định số 88/QĐ-TTg ngày 2/3/2029 của Thủ tướng Chính phủ về việc phê duyệt "
+             "Đề án phát triển 10.000 tổ hợp tác đến năm 2035;")
+    assert check(q, [cited]).missing == ("count",)
+    assert not check(q, [cited + " Đến nay toàn tỉnh đã thành lập 412 tổ hợp tác."]).missing
+
+
+@pytest.mark.parametrize("question, stated", [
+    ("Hợp đồng với cán bộ trẻ có thời hạn mấy năm?", False),
+    ("Chỉ thị sơ kết sau mấy năm thực hiện Luật?", True),
+])
+def test_how_long_a_law_has_run_is_no_term(question, stated):
+    """"sau 7 năm thi hành Luật" says how long the law has run: it answers a question about that
+    review, not the term of a contract."""
+    passage = "Sau 7 năm thi hành Luật Hợp tác xã, đội ngũ cán bộ trẻ của hợp tác xã còn thiếu."
+    assert bool(check(question, [passage]).missing) is not stated
+
+
+def test_a_quantity_s_noun_in_the_clause_that_asks_by_unit_locates_the_amount():
+    """"Quỹ cho vay lãi suất mấy %/năm?": the percentage must be an interest rate, however the
+    question asks it; a growth rate beside a passage that names the fund states none."""
+    growth = "Quỹ hỗ trợ hợp tác xã: số thành viên tăng 10% mỗi năm."
+    assert check("Quỹ cho vay lãi suất mấy %/năm?", [growth], ["quỹ"]).none_stated
+    assert not check("Quỹ cho vay lãi suất mấy %/năm?", [growth + " Lãi suất cho vay 0,5%/tháng."], ["quỹ"]).none_stated
+
+
+def test_a_noun_is_looked_for_in_the_amount_s_own_sentence():
+    """"vốn điều lệ" in one sentence and "15 tỷ đồng" in the next, about another fund, state no
+    charter capital."""
+    text = "Hợp tác xã tự quyết định vốn điều lệ. Quỹ bảo lãnh tín dụng có 15 tỷ đồng."
+    assert check("Vốn điều lệ của HTX là bao nhiêu?", [text]).none_stated
+    assert not check("Vốn điều lệ của HTX là bao nhiêu?", ["Vốn điều lệ tối thiểu là 50 triệu đồng."]).none_stated

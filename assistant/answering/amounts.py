@@ -79,6 +79,14 @@ class _Kind:
     periods: re.Pattern[str] | None = None
     period_asked: re.Pattern[str] | None = None  # on folded text: "một lần", "định kỳ"
     period_stated: re.Pattern[str] | None = None  # a recurrence in words, which answers how often: "hằng năm"
+    # what opens the title of a cited document ("về việc", "phê duyệt"): a number after it, in the
+    # same clause, is part of the title ("Đề án phát triển 15.000 hợp tác xã"), not a count
+    titles: re.Pattern[str] | None = None
+    # a duration right before the work it spans ("sau 5 năm thực hiện Luật", "sơ kết 05 năm thi
+    # hành"): how long something has run, which answers only a question about such a review
+    # (``reviews``: "after" words, and the words by which a question asks about the review)
+    review_after: re.Pattern[str] | None = None
+    review_asked: re.Pattern[str] | None = None
 
 
 def _alternatives(words: Iterable[str], folded: bool = False) -> str:
@@ -133,8 +141,18 @@ def _compile(units: dict) -> list[_Kind]:
                          event_words=tuple(fold(w) for w in event_words),
                          dateline=re.compile(rf"(?:{spec['dateline']})(?:ngày\s*(?:\d{{1,2}}\s*)?)?$")
                          if spec.get("dateline") else None,
-                         **_periods(spec.get("periods") or {})))
+                         **_periods(spec.get("periods") or {}), **_reviews(spec.get("reviews") or {})))
     return out
+
+
+def _reviews(spec: dict) -> dict:
+    """The compiled ``reviews`` of a kind: the work right after a duration that makes it the
+    span of a review, and the words by which a question asks about one."""
+    after, asked = _alternatives(spec.get("after", ())), _alternatives(spec.get("asked", ()), folded=True)
+    if not (after and asked):
+        return {}
+    return {"review_after": re.compile(rf"^\s*(?:{after})(?!\w)"),
+            "review_asked": re.compile(rf"(?<!\w)(?:{asked})(?!\w)")}
 
 
 def _periods(spec: dict) -> dict:
@@ -218,10 +236,19 @@ def _bound_asked(question: str) -> _Bound | None:
     return found[0] if len(found) == 1 else None
 
 
+# "số HTX có sản phẩm OCOP là bao nhiêu?": "số" (or "số lượng") and the counted noun, then the
+# ask word ending the clause; not after "tỷ lệ" / "phần trăm" (a share of them is asked)
+_COUNT_BY_NUMBER = re.compile(r"(?<!\w)số(?:[ \t]+lượng)?[ \t]+(?P<noun>\w+(?:[ \t]+\w+)?)[^,;?.!\n]{0,60}?"
+                              r"(?<!\w)(?:bao nhiêu|mấy)[ \t]*(?:[?.!]|$)", re.M)
+_SHARE_BEFORE = re.compile(r"(?:tỷ lệ|tỉ lệ|phần trăm|%)[ \t]*$")
+
+
 def _count_kind(question: str) -> _Kind | None:
-    """"Lâm Đồng đặt mục tiêu bao nhiêu HTX?": a count of the noun after the ask word, stated
-    as a number right before that noun ("300 HTX", "ba trăm hợp tác xã": an abbreviation
-    matches its expansion)."""
+    """"Lâm Đồng đặt mục tiêu bao nhiêu HTX?", "số HTX có sản phẩm OCOP là bao nhiêu?": a count
+    of the noun after the ask word (or after "số"), stated as a number right before that noun
+    ("300 HTX", "ba trăm hợp tác xã": an abbreviation matches its expansion). A number in the
+    title of a document the passage cites ("… về việc phê duyệt Đề án phát triển 15.000 hợp tác
+    xã": ``titles``) counts nothing of the question's."""
     from index.text import expand_abbreviations
     from ingest.vocab import vocab
 
@@ -233,13 +260,16 @@ def _count_kind(question: str) -> _Kind | None:
     spec = units.get("count") or {}
     text = nfc(question or "").lower()
     demonstratives = {w.lower() for w in spec.get("demonstratives", ())}
-    for m in asks.finditer(text):
-        if m.groupdict().get("listed"):
+    found = [(m.start(), m, True) for m in asks.finditer(text)]
+    found += [(m.start(), m, False) for m in _COUNT_BY_NUMBER.finditer(text)
+              if not _SHARE_BEFORE.search(text[max(0, m.start() - 12):m.start()])]
+    for _, m, by_ask in sorted(found, key=lambda f: f[0]):
+        if by_ask and m.groupdict().get("listed"):
             return None
         first, *rest = m.group("noun").split()
         if first in skip or m.group("noun") in skip or len(first) < 2 or first.isdigit():
             continue
-        following = re.match(r"[ \t]+(\w+)", text[m.end():])
+        following = re.match(r"[ \t]+(\w+)", text[m.end():]) if by_ask else None
         if (rest and rest[0] in demonstratives) or (following and following.group(1) in demonstratives):
             continue  # "mấy hộ này", "mấy xã viên này": "these few", no question
         heads = {first}
@@ -249,7 +279,9 @@ def _count_kind(question: str) -> _Kind | None:
         body = "|".join(re.escape(h) for h in sorted(heads))
         # "15 HTX" reads "15 htx (hợp tác xã)" once expanded: the abbreviation may come between
         stated = re.compile(rf"(?<!\w){number}\s+(?:[\w&]+\s+\()?(?:{body})(?!\w)")
-        return _Kind("count", str(spec.get("label") or "số lượng"), None, stated, on_expanded=True)
+        titles = _alternatives(spec.get("titles", ()))
+        return _Kind("count", str(spec.get("label") or "số lượng"), None, stated, on_expanded=True,
+                     titles=re.compile(rf"(?<!\w)(?:{titles})(?!\w)[^;.\n]*$") if titles else None)
     return None
 
 
@@ -404,7 +436,8 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str =
             return nfc(t).lower()
     line = read(text)
     offset = len(read(text[:start])) if start else 0
-    if bound is None and kind.not_after is None and kind.events is None and kind.dateline is None and kind.periods is None:
+    if (bound is None and kind.not_after is None and kind.events is None and kind.dateline is None
+            and kind.periods is None and kind.titles is None and kind.review_after is None):
         return bool(kind.stated.search(line, offset))
     asked_events = fold(question)
     how_often = kind.periods is not None and bool(kind.period_asked.search(asked_events))
@@ -422,6 +455,11 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str =
             continue
         if kind.periods is not None and kind.periods.search(before) and not how_often:
             continue  # "định kỳ 6 tháng" is how often, not how long
+        if kind.titles is not None and kind.titles.search(line[max(0, m.start() - 160):m.start()]):
+            continue  # "… về việc phê duyệt Đề án phát triển 15.000 hợp tác xã": a title
+        if (kind.review_after is not None and kind.review_after.search(line[m.end():m.end() + 24])
+                and not kind.review_asked.search(asked_events)):
+            continue  # "sau 5 năm thực hiện Luật": how long the law has run, no term
         if bound is not None and ((bound.against_before and bound.against_before.search(before[-24:]))
                                   or (bound.against_after and bound.against_after.search(after))):
             continue

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from index.text import STOPWORDS_FOLDED, fast_fold as fold
+from index.text import fast_fold as fold, is_function_syllable
 
 from assistant.answering.corpus import CorpusSnapshot, number_key
 from assistant.answering.passages import alias_table
@@ -126,7 +126,7 @@ def topic_words(query: Query) -> list[str]:
         for n in range(MAX_WORD, 1, -1):
             part = syl[i:i + n]
             if len(part) == n and all(part) and tuple(part) in lex:
-                if (not all(fold(x) in STOPWORDS_FOLDED for x in part)  # "thế nào": grammar, no topic
+                if (not all(is_function_syllable(x) for x in part)  # "thế nào": grammar, no topic; "trọng tài" is one
                         and fold(" ".join(part)) not in _CITING_WORDS):
                     out.append(" ".join(part))
                 i += n
