@@ -111,7 +111,9 @@ def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]
             out += [d for d, m in metas.items() if m.number and (_norm_number(m.number) in want
                                                                   or any(_short_number_names(w, m) for w in want))]
             continue
-        fr = fold(ref)
+        # names are compared word by word, punctuation aside: "Luật Phòng" (the question's
+        # reference, cut at the comma) starts "Luật Phòng, chống ma túy"
+        fr = " ".join(re.findall(r"\w+", fold(ref)))
         year = re.search(r"\b(?:19|20)\d{2}$", fr)
         name = fr[: year.start()].strip() if year else fr
         initials = _initials_ref(ref)
@@ -119,7 +121,7 @@ def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]
         for d, m in metas.items():
             if m.doc_type not in _LAW_TYPES or not m.title:
                 continue
-            title = re.sub(r"\s+(?:nam\s+)?(?:19|20)\d{2}$", "", fold(m.title)).strip()
+            title = re.sub(r"\s+(?:nam\s+)?(?:19|20)\d{2}$", "", " ".join(re.findall(r"\w+", fold(m.title)))).strip()
             if initials and _title_initials(title) == initials:  # "Luật BVMT": Luật Bảo vệ môi trường
                 best.append(((True, len(title)), d))
                 continue

@@ -22,6 +22,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Iterable
 from importlib import resources
 from pathlib import Path
 
@@ -72,6 +73,7 @@ class Vocab:
     _agency_patterns: tuple[_Pattern, ...] = ()
     # units.json: {"ask_words": [...], "number_words": [...], "units": {kind: {...}}}
     units: dict = field(default_factory=dict)
+    merged_on: str = ""  # the day the 2025 merger took effect (provinces.json), ISO
 
     # --- provinces ---------------------------------------------------------------------
     def find_provinces(self, text: str) -> list[str]:
@@ -367,6 +369,7 @@ def load_vocab(data_dir: Path | None = None) -> Vocab:
              "units": dict(_merged("units.json", "units", data_dir))}
     return Vocab(
         provinces=provinces, agencies=agencies, abbreviations=abbreviations, units=units,
+        merged_on=str(_packaged("provinces.json").get("merged_on") or ""),
         province_aliases=province_aliases, agency_aliases=agency_aliases,
         _province_patterns=_compile(province_aliases, provinces),
         _agency_patterns=_compile(agency_aliases),
@@ -420,6 +423,17 @@ def merged_from(name: str) -> tuple[str, ...]:
 def related_provinces(name: str) -> tuple[str, ...]:
     """The province itself, what it merged into, and what merged into it."""
     return vocab().related_provinces(name)
+
+
+def covers(asked: str, province: str, dates: Iterable[str | None]) -> bool:
+    """Documents of ``province`` (issued on ``dates``) cover the province ``asked`` about: always
+    when it is that province or one that merged into it (their documents covered part of it);
+    for the province an old one merged into, only a document issued from the merger on: Khánh
+    Hòa's plan of 2021 covered none of Ninh Thuận."""
+    v = vocab()
+    if province == v.canonical_province(asked) or v.merged_into(asked) != province:
+        return True
+    return bool(v.merged_on) and any(d and d >= v.merged_on for d in dates)
 
 
 def related_agencies(name: str) -> tuple[str, ...]:

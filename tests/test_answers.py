@@ -272,8 +272,9 @@ def test_a_figure_of_something_the_documents_do_not_name_carries_a_caveat(answer
     ("Ở Lâm Đồng, Liên minh hợp tác xã tỉnh giúp HTX quảng bá, tiêu thụ sản phẩm ra sao?", "Lâm Đồng"),
 ])
 def test_the_named_province_answers_before_the_one_it_merged_with(answerer, question, province):
-    """Đắk Nông merged into Lâm Đồng in 2025, so a question about either reads both plans; the
-    province the user named comes first, the other after it."""
+    """Đắk Nông merged into Lâm Đồng in 2025, so a question about Lâm Đồng reads both plans (a
+    question about Đắk Nông reads Lâm Đồng's only from the merger on: ``ingest.vocab.covers``);
+    the province the user named comes first."""
     a = answerer.ask(question)
     assert not a.refused, a.answer
     assert a.citations and a.citations[0].province == province, a.answer
@@ -293,3 +294,14 @@ def test_the_lead_quotes_the_named_province_when_both_state_the_amount(answerer,
     assert not a.refused, a.answer
     lead = a.answer.splitlines()[0]
     assert province in lead, a.answer
+
+
+def test_an_old_province_is_not_answered_from_the_plans_its_successor_issued_before_the_merger(answerer):
+    """Ninh Thuận merged into Khánh Hòa in 2025; Khánh Hòa's plan of 2021 covered none of it, so
+    a question about Ninh Thuận is not answered from it (and says the corpus has no document of
+    Ninh Thuận), while a question about Khánh Hòa still is."""
+    a = answerer.ask("Ở Ninh Thuận, các sở phải gửi báo cáo kết quả thực hiện hằng năm trước ngày nào?")
+    assert a.refused and "Ninh Thuận" in a.answer, a.answer
+    assert not any(c.province == "Khánh Hòa" for c in a.citations)
+    b = answerer.ask("Ở Khánh Hòa, các sở phải gửi báo cáo kết quả thực hiện hằng năm trước ngày nào?")
+    assert not b.refused and any(c.province == "Khánh Hòa" for c in b.citations), b.answer

@@ -155,6 +155,10 @@ def test_a_law_named_in_part_is_the_loaded_law_that_goes_on_with_it():
     assert documents_matching(metas, ["Luật Giáo dục"]) == ("gd",)  # the whole title before a longer one
     assert documents_matching(metas, ["Luật Giáo dục nghề nghiệp 2014"]) == ("gdn",)
     assert documents_matching(metas, ["Luật Giáo dục đại học"]) == ("gd",)
+    # a comma inside the title: the question's reference stops at it ("Luật Phòng, chống …")
+    metas["pc"] = law("pc", "Luật Phòng, chống tác hại của rượu, bia")
+    assert documents_matching(metas, ["Luật Phòng"]) == ("pc",)
+    assert documents_matching(metas, ["Luật Phòng chống tác hại của rượu bia"]) == ("pc",)
 
 
 def test_a_law_named_by_the_initials_of_its_name_is_that_law():

@@ -150,6 +150,10 @@ def test_an_elliptical_follow_up_asks_the_earlier_kind_of_amount(u):
     assert "date" not in asked_kinds(question_forms(own))
     by_noun = [Turn("user", "Khánh Hòa đặt vốn điều lệ của quỹ đến năm 2025 là bao nhiêu?")]
     assert asked_kinds(question_forms(u.understand("Còn Tây Ninh thì sao?", by_noun))) == ()
+    # a follow-up with words of its own and an open question word asks what it says, not a count
+    counted = [Turn("user", "Ở Khánh Hòa mỗi năm thành lập mới bao nhiêu tổ hợp tác?")]
+    own_words = u.understand("Vậy còn Tây Ninh thì tổ hợp tác phải hoạt động theo nguyên tắc nào?", counted)
+    assert asked_kinds(question_forms(own_words)) == ()
 
 
 def test_condenser_output_is_used_only_when_it_adds_and_keeps_entities(u):
@@ -166,3 +170,13 @@ def test_condenser_output_is_used_only_when_it_adds_and_keeps_entities(u):
         raise TimeoutError("condenser down")
 
     assert u.understand("Còn Lâm Đồng thì sao?", history, condenser=broken).source == "rules"
+
+
+def test_a_noun_with_a_demonstrative_points_back_to_the_earlier_turn(u):
+    """"Quỹ đó", "mô hình ấy": whatever the noun, the question leans on the earlier turn and takes
+    its province; "trong đó" (among which) points back to nothing."""
+    history = [Turn("user", "Ở Bạc Liêu, cơ quan nào thành lập quỹ bảo lãnh tín dụng cho hợp tác xã?")]
+    q = u.understand("Quỹ đó được cấp bao nhiêu vốn?", history)
+    assert q.followup and q.provinces == ("Bạc Liêu",)
+    other = u.understand("Có bao nhiêu HTX, trong đó bao nhiêu HTX nông nghiệp đạt chuẩn khá?", history)
+    assert not other.provinces

@@ -127,3 +127,15 @@ def test_user_vocabulary_from_the_data_dir(tmp_path):
     finally:
         V.use_data_dir(None)
     assert find_agencies("Sở Y tế") == []
+
+
+def test_a_successor_s_documents_cover_an_old_province_only_from_the_merger_on():
+    """Ninh Thuận merged into Khánh Hòa on 2025-07-01: Khánh Hòa's documents cover it only when
+    issued from then on; a province's own documents, and those of the old provinces that merged
+    into one, always cover it (undated documents are not known to be from after the merger)."""
+    from ingest.vocab import covers
+
+    assert not covers("Ninh Thuận", "Khánh Hòa", ["2021-01-25", None])
+    assert covers("Ninh Thuận", "Khánh Hòa", ["2021-01-25", "2025-09-02"])
+    assert covers("Khánh Hòa", "Ninh Thuận", ["2019-03-01"])
+    assert covers("Khánh Hòa", "Khánh Hòa", [None])

@@ -418,6 +418,13 @@ def asked_forms(query) -> tuple[_Kind, ...]:
     return tuple(k for k, _ in _asked(question_forms(query)))
 
 
+def cited_forms(query) -> tuple[_Kind, ...]:
+    """The kinds of amount whose restatements an answer cites (``compose._cite_restatements``):
+    those asked, or, for an elliptical follow-up, those the earlier question asked even by a
+    noun (citing a second passage refuses nothing, unlike ``question_forms``)."""
+    return asked_forms(query) or tuple(k for k, _ in _asked(getattr(query, "asked_before", "") or ""))
+
+
 def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str = "", start: int = 0) -> bool:
     """``text`` (as written) states an amount of ``kind`` (and, when the question asks for a
     ``bound``, one the text does not mark as the opposite bound). An amount right after the
@@ -470,6 +477,22 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str =
 def _has_word(word: str, folded: str) -> bool:
     """``word`` (folded) occurs in ``folded`` as whole words."""
     return bool(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded))
+
+
+def amounts_stated(text: str, kinds: Sequence[_Kind]) -> frozenset[str]:
+    """The amounts of ``kinds`` that ``text`` states, in a comparable form ("15 tỷ đồng" and
+    "15 tỷ  đồng" alike; leading zeros and thousands dots dropped), to find where else a
+    document states the same figure."""
+    from index.text import expand_abbreviations
+
+    out = set()
+    for k in kinds:
+        line = expand_abbreviations(text).lower() if k.on_expanded else nfc(text).lower()
+        for m in k.stated.finditer(line):
+            key = re.sub(r"(?<![\d.])0+(?=\d)|(?<=\d)\.(?=\d{3})|\s+", "", fold(m.group(0)))
+            if any(ch.isdigit() for ch in key):
+                out.add(f"{k.name}:{key}")
+    return frozenset(out)
 
 
 def states_any(text: str, kinds: Sequence[_Kind], question: str = "") -> bool:

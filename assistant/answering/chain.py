@@ -97,6 +97,15 @@ def _related_provinces(name: str) -> tuple[str, ...]:
     return tuple(fn(name)) if fn else (name,)
 
 
+def _covers(asked: str, province: str, snap) -> bool:
+    """``province``'s loaded documents cover the province asked about (``ingest.vocab.covers``:
+    the province an old one merged into, only by documents issued from the merger on)."""
+    from ingest import vocab
+
+    fn = getattr(vocab, "covers", None)
+    return fn is None or fn(asked, province, (m.date for m in snap.docs.values() if m.province == province))
+
+
 class AnswerService:
     def __init__(self, store, settings: Settings, weights=None):
         self.store = store
@@ -185,7 +194,7 @@ class AnswerService:
         have, missing = [], []
         loaded = set(snap.provinces)
         for p in q.provinces:
-            related = [r for r in _related_provinces(p) if r in loaded]
+            related = [r for r in _related_provinces(p) if r in loaded and _covers(p, r, snap)]
             (have.extend(related) if related else missing.append(p))
         run.missing_provinces = missing
         scope = tuple(dict.fromkeys(have))

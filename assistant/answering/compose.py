@@ -189,6 +189,31 @@ def _with_detail(text: str, units: Sequence[Candidate], also: Sequence[Candidate
     return text
 
 
+def _cite_restatements(query: Query, shown: Sequence[Point], body: Sequence[Candidate]) -> None:
+    """A figure the question asks for is cited wherever its document states it among the units
+    read: a plan sets a target in its goals and again in the duties of the agency that carries
+    it out ("vốn điều lệ của Quỹ … trên 15 tỷ đồng", "… đạt tối thiểu 15 tỷ đồng"), so the
+    point shown cites the other sentence too ("[n][m]"), one per point, for the reader to
+    check both."""
+    from assistant.answering.amounts import amounts_stated, cited_forms
+
+    kinds = cited_forms(query)
+    if not kinds:
+        return
+    taken = {u.unit.key for pt in shown for u in (*pt.units, *pt.also)}
+    for pt in shown:
+        keys = amounts_stated(pt.quote, kinds)
+        if not keys:
+            continue
+        chunks = {u.chunk.chunk_id for u in (*pt.units, *pt.also)}
+        for c in body:
+            if (c.chunk.doc_id == pt.cand.chunk.doc_id and c.chunk.chunk_id not in chunks
+                    and c.unit.key not in taken and keys & amounts_stated(c.unit.text, kinds)):
+                pt.also.append(c)
+                taken.add(c.unit.key)
+                break
+
+
 def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, keep_ratio: float,
                   per_province: bool, full: bool, required: Sequence[tuple[str, int, int]] = ()) -> tuple[list[Group], int]:
     """The groups and points to show, and how many points were left out by the budget. The
@@ -254,6 +279,7 @@ def select_points(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot
         shown.append(pt)
         headed.add(doc)
         chars += length
+    _cite_restatements(query, shown, body)
     more = len(order) - len(shown)
     groups: dict[str, Group] = {}
     for pt in shown:

@@ -244,9 +244,9 @@ def _agency_docs(query: Query, agency: str | None, snap: CorpusSnapshot, docs: S
 
 def partner_docs(query: Query, snap: CorpusSnapshot, docs: Sequence[str]) -> tuple[str, ...]:
     """The provincial documents in scope of provinces the question does not name, when a named
-    province has documents of its own: a question about Đắk Nông also reads Lâm Đồng's plans
-    (merged in 2025), but Lâm Đồng's figures are not Đắk Nông's (the amount asked is looked
-    for in the named provinces' and the national documents)."""
+    province has documents of its own: a question about Lâm Đồng also reads Đắk Nông's plans
+    (merged into it in 2025), but Đắk Nông's figures are not Lâm Đồng's (the amount asked is
+    looked for in the named provinces' and the national documents)."""
     if not query.provinces:
         return ()
     own = _own_docs(snap, docs)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from assistant.answering.corpus import term_seq
-from index.text import content_terms
+from index.text import content_terms, is_function_syllable
 from index.types import QueryAnalysis
 from index.text import fast_fold as fold
 
@@ -70,6 +70,17 @@ FOLLOWUP_CUE = re.compile(
     r"|(?:^|\s)(?:ho|no|chung|ben do)(?:\s|$|[?.,])"
     r"|\b(?:co quan|don vi|so|ban|nganh|to chuc|van ban|tinh|nghi dinh|luat|thong tu|quyet dinh|ke hoach|viec|"
     r"noi dung|nhiem vu|chinh sach|quy dinh) (?:do|nay|ay|tren|kia)\b")
+# "Quỹ đó", "mô hình ấy", "chương trình kia": a noun and a demonstrative point back to what was
+# said before, whatever the noun (read with diacritics: folded, "đó" is "do", "by")
+_DEMONSTRATIVE = re.compile(r"(?<!\w)(?P<noun>[^\W\d_]+) (?:đó|ấy|kia)(?!\w)")
+
+
+def _points_back(restored: str) -> bool:
+    """A noun with a demonstrative after it ("Quỹ đó sẽ được cấp bao nhiêu vốn?"); a function
+    word before "đó" ("trong đó", "sau đó", "ở đó") is no noun."""
+    return any(not is_function_syllable(m.group("noun")) for m in _DEMONSTRATIVE.finditer((restored or "").lower()))
+
+
 # Document references: "Nghị định số 45/2021/NĐ-CP", "Quyết định 52/QĐ-UBND", "Luật Hợp tác xã 2023".
 DOC_NUMBER = re.compile(r"\b\d{1,4}(?:/\d{4})?/[A-ZĐa-zđ&]+(?:-[A-ZĐa-zđ&0-9]+)*")
 # "Nghị định 193/2013", "Thông tư số 09/2017": a number and year without the issuer's code, as
@@ -282,7 +293,10 @@ class Understander:
         asked_before = ""
         if followup and context is not None and intents == ("general",) and context.get("intents"):
             intents = context["intents"]  # "Còn Tây Ninh thì sao?": what was asked before
-            asked_before = str(context.get("asked") or "")
+            if not _own_terms(restored, a):
+                # the amount asked before, only when the follow-up asks nothing of its own: "Vậy
+                # còn Kiên Giang thì … theo nguyên tắc nào?" asks for no count
+                asked_before = str(context.get("asked") or "")
         folded = fold(restored)
         per_province = len(provinces) >= 2 or bool(PER_PROVINCE_CUE.search(" ".join(re.findall(r"\w+", folded))))
         return Query(typed=typed, text=text, restored=restored, intents=intents, agencies=agencies,
@@ -295,7 +309,7 @@ class Understander:
 
     def _leans_on_context(self, restored: str, a: QueryAnalysis) -> bool:
         folded = " ".join(re.findall(r"\w+", fold(restored)))
-        if FOLLOWUP_CUE.search(folded):
+        if FOLLOWUP_CUE.search(folded) or _points_back(restored):
             return True
         has_entity = bool(a.agencies or a.provinces or documents_named(restored))
         return not has_entity and len(_own_terms(restored, a)) <= 2
