@@ -392,6 +392,8 @@ def test_a_count_asked_as_so_noun_la_bao_nhieu_is_stated_before_the_noun(questio
 
 def test_a_share_of_a_count_is_no_count():
     assert asked_kinds("Tỷ lệ số xã có tổ hợp tác là bao nhiêu?") == ()
+    # "con số" is a figure; the clause ends at ":"
+    assert asked_kinds("Hãy tự nghĩ ra một con số hợp lý: lãi suất của quỹ là bao nhiêu?") == ("percent",)
 
 
 def test_a_number_in_a_cited_document_s_title_counts_nothing():

@@ -237,8 +237,9 @@ def _bound_asked(question: str) -> _Bound | None:
 
 
 # "số HTX có sản phẩm OCOP là bao nhiêu?": "số" (or "số lượng") and the counted noun, then the
-# ask word ending the clause; not after "tỷ lệ" / "phần trăm" (a share of them is asked)
-_COUNT_BY_NUMBER = re.compile(r"(?<!\w)số(?:[ \t]+lượng)?[ \t]+(?P<noun>\w+(?:[ \t]+\w+)?)[^,;?.!\n]{0,60}?"
+# ask word ending the clause; not after "tỷ lệ" / "phần trăm" (a share of them is asked), nor
+# "con số" / "chữ số" (a figure, a digit: "tự đặt ra một con số hợp lý: lãi suất … bao nhiêu?")
+_COUNT_BY_NUMBER = re.compile(r"(?<!\w)(?<!con )(?<!chữ )số(?:[ \t]+lượng)?[ \t]+(?P<noun>\w+(?:[ \t]+\w+)?)[^,;:?.!\n]{0,60}?"
                               r"(?<!\w)(?:bao nhiêu|mấy)[ \t]*(?:[?.!]|$)", re.M)
 _SHARE_BEFORE = re.compile(r"(?:tỷ lệ|tỉ lệ|phần trăm|%)[ \t]*$")
 
