@@ -74,6 +74,7 @@ class Vocab:
     # units.json: {"ask_words": [...], "number_words": [...], "units": {kind: {...}}}
     units: dict = field(default_factory=dict)
     merged_on: str = ""  # the day the 2025 merger took effect (provinces.json), ISO
+    units_json: str = ""  # ``units`` as sorted JSON: the key the compiled amount grammars are cached by
 
     # --- provinces ---------------------------------------------------------------------
     def find_provinces(self, text: str) -> list[str]:
@@ -370,6 +371,7 @@ def load_vocab(data_dir: Path | None = None) -> Vocab:
     return Vocab(
         provinces=provinces, agencies=agencies, abbreviations=abbreviations, units=units,
         merged_on=str(_packaged("provinces.json").get("merged_on") or ""),
+        units_json=json.dumps(units, ensure_ascii=False, sort_keys=True),
         province_aliases=province_aliases, agency_aliases=agency_aliases,
         _province_patterns=_compile(province_aliases, provinces),
         _agency_patterns=_compile(agency_aliases),

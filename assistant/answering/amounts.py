@@ -171,7 +171,8 @@ def _units_json() -> str:
     """The active vocabulary's units as JSON text: the key the compiled grammars are cached by."""
     from ingest.vocab import vocab
 
-    return json.dumps(vocab().units, ensure_ascii=False, sort_keys=True)
+    v = vocab()
+    return v.units_json or json.dumps(v.units, ensure_ascii=False, sort_keys=True)
 
 
 def _active_kinds() -> tuple[_Kind, ...]:
@@ -435,10 +436,12 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str =
     ("Kiên Giang, ngày 12 tháng 7 năm 2018": ``dateline``), when the question names any event.
     Only amounts from ``start`` on count; the text before it is read as what precedes them."""
     if kind.on_expanded:
-        from index.text import expand_abbreviations
+        from ingest.vocab import vocab
+
+        key = id(vocab())
 
         def read(t: str) -> str:
-            return expand_abbreviations(t).lower()
+            return _expanded_lower(t, key)
     else:
         def read(t: str) -> str:
             return nfc(t).lower()
@@ -552,26 +555,33 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     from index.text import expand_abbreviations
 
     # topic words are looked for with abbreviations expanded: "tổ hợp tác" is in "10 THT"
-    folded = [fold(expand_abbreviations(t)) for t in passages]
-    located = _units_of(_holding(passages, folded, words) or list(passages))
-    read = _units_of(passages)
-    read_folded = [fold(expand_abbreviations(u.topic)) for u in read]
+    folded = [_folded_expanded(t) for t in passages]
+    located = _holding(passages, folded, words) or list(passages)
     bound = _bound_asked(question)
     missing = []
+    read: list[Unit] | None = None  # the units of every passage, split only when a check needs them
+    read_folded: list[str] = []
     for kind, noun in asked:
         # a quantity named by its noun ("lãi suất") is stated where the noun is, unless the noun
         # holds the unit itself ("độ tuổi": "từ đủ 16 tuổi" names it by the number)
         named = noun and not _holds_unit(noun, kind)
-        among = _holding(read, read_folded, [noun]) if named else located
         item = _item_asked(kind, question)
-        if item is not None:
-            found = any(_states_per_item(kind, u, item, bound, question) for u in among)
+        if not named and item is None:
+            # units partition a passage, so a passage states it when one of its units does
+            found = any(_stated(kind, t, bound, question) for t in located)
         else:
-            found = any(_stated(kind, u.text, bound, question, u.start) for u in among)
+            if named and read is None:
+                read = _units_of(passages)
+                read_folded = [fold(expand_abbreviations(u.topic)) for u in read]
+            among = _holding(read, read_folded, [noun]) if named else _units_of(located)
+            if item is not None:
+                found = any(_states_per_item(kind, u, item, bound, question) for u in among)
+            else:
+                found = any(_stated(kind, u.text, bound, question, u.start) for u in among)
         if not found:
             missing.append((kind, item))
     kinds = [k for k, _ in asked]
-    labels = tuple(_label(k, item, bound, any(_stated(k, u.text, question=question, start=u.start) for u in read))
+    labels = tuple(_label(k, item, bound, any(_stated(k, t, question=question) for t in passages))
                    for k, item in missing)
     return AmountCheck(tuple(k.name for k in kinds), tuple(k.name for k, _ in missing), labels)
 
@@ -625,6 +635,23 @@ def _holds_unit(noun: str, kind: _Kind) -> bool:
     """The noun names the quantity by its unit ("độ tuổi" and "tuổi"): a number in that unit
     names the quantity too."""
     return bool(kind.stated.search(f"1 {noun.split()[-1]}"))
+
+
+def _folded_expanded(text: str) -> str:
+    """A passage folded with its abbreviations expanded."""
+    from ingest.vocab import vocab
+
+    return fold(_expanded_lower(text, id(vocab())))
+
+
+@lru_cache(maxsize=8192)
+def _expanded_lower(text: str, vocabulary: int) -> str:
+    """``text`` with the abbreviations of the active vocabulary (``vocabulary``: its identity,
+    part of the key) expanded, lower case. Cached: the same passages are read by question after
+    question, and the text and the vocabulary alone decide the result."""
+    from index.text import expand_abbreviations
+
+    return expand_abbreviations(text).lower()
 
 
 def _units_of(passages: Sequence[str]) -> list[Unit]:

@@ -201,6 +201,13 @@ def _cite_restatements(query: Query, shown: Sequence[Point], body: Sequence[Cand
     if not kinds:
         return
     taken = {u.unit.key for pt in shown for u in (*pt.units, *pt.also)}
+    stated: dict[tuple, frozenset[str]] = {}  # each unit's amounts, read once
+
+    def amounts_of(c: Candidate) -> frozenset[str]:
+        if c.unit.key not in stated:
+            stated[c.unit.key] = amounts_stated(c.unit.text, kinds)
+        return stated[c.unit.key]
+
     for pt in shown:
         keys = amounts_stated(pt.quote, kinds)
         if not keys:
@@ -208,7 +215,7 @@ def _cite_restatements(query: Query, shown: Sequence[Point], body: Sequence[Cand
         chunks = {u.chunk.chunk_id for u in (*pt.units, *pt.also)}
         for c in body:
             if (c.chunk.doc_id == pt.cand.chunk.doc_id and c.chunk.chunk_id not in chunks
-                    and c.unit.key not in taken and keys & amounts_stated(c.unit.text, kinds)):
+                    and c.unit.key not in taken and keys & amounts_of(c)):
                 pt.also.append(c)
                 taken.add(c.unit.key)
                 break
