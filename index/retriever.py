@@ -96,6 +96,11 @@ def _short_number_names(ref: str, meta: DocumentMeta) -> bool:
     return number.startswith(m.group(1) + "/") and bool(meta.date) and meta.date[:4] == m.group(2)
 
 
+def _words(name: str) -> str:
+    """A name folded to its words, punctuation aside ("Luật Phòng, chống …" -> "luat phong chong …")."""
+    return " ".join(re.findall(r"\w+", fold(name)))
+
+
 def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]) -> tuple[str, ...]:
     """Doc ids of the loaded documents that the references name: by number (a number and a year
     alone also: ``_short_number_names``), or for laws by the initials of their name ("Luật
@@ -113,7 +118,7 @@ def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]
             continue
         # names are compared word by word, punctuation aside: "Luật Phòng" (the question's
         # reference, cut at the comma) starts "Luật Phòng, chống ma túy"
-        fr = " ".join(re.findall(r"\w+", fold(ref)))
+        fr = _words(ref)
         year = re.search(r"\b(?:19|20)\d{2}$", fr)
         name = fr[: year.start()].strip() if year else fr
         initials = _initials_ref(ref)
@@ -121,7 +126,7 @@ def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]
         for d, m in metas.items():
             if m.doc_type not in _LAW_TYPES or not m.title:
                 continue
-            title = re.sub(r"\s+(?:nam\s+)?(?:19|20)\d{2}$", "", " ".join(re.findall(r"\w+", fold(m.title)))).strip()
+            title = re.sub(r"\s+(?:nam\s+)?(?:19|20)\d{2}$", "", _words(m.title)).strip()
             if initials and _title_initials(title) == initials:  # "Luật BVMT": Luật Bảo vệ môi trường
                 best.append(((True, len(title)), d))
                 continue

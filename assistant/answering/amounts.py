@@ -172,7 +172,7 @@ def _units_json() -> str:
     from ingest.vocab import vocab
 
     v = vocab()
-    return v.units_json or json.dumps(v.units, ensure_ascii=False, sort_keys=True)
+    return v.units_json
 
 
 def _active_kinds() -> tuple[_Kind, ...]:
@@ -349,14 +349,14 @@ def _item_asked(kind: _Kind, asking: str) -> _Item | None:
 def _states_per_item(kind: _Kind, unit: Unit, item: _Item, bound: _Bound | None, question: str) -> bool:
     """``text`` states an amount of ``kind`` and marks the ``item`` ("mỗi hợp tác xã",
     "đối với một HTX", "đồng/HTX"): a total ("vốn Quỹ lên trên 15 tỷ đồng") is no amount per item."""
-    from index.text import expand_abbreviations
+    from ingest.vocab import vocab
 
     grammar = _item_grammar(_units_json())
     if grammar is None or not _stated(kind, unit.text, bound, question, unit.start):
         return False
     body = "|".join(re.escape(h) for h in item.heads)
     marked = re.compile(rf"(?:(?<!\w)(?:{grammar[2]})[ \t]+|/[ \t]*)(?:(?:một|mỗi|01|1)[ \t]+)?(?:[\w&]+[ \t]+\()?(?:{body})(?!\w)")
-    return bool(marked.search(expand_abbreviations(unit.topic).lower()))
+    return bool(marked.search(_expanded_lower(unit.topic, id(vocab()))))
 
 
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
@@ -552,8 +552,6 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     asked = _asked(question)
     if not asked:
         return AmountCheck()
-    from index.text import expand_abbreviations
-
     # topic words are looked for with abbreviations expanded: "tổ hợp tác" is in "10 THT"
     folded = [_folded_expanded(t) for t in passages]
     located = _holding(passages, folded, words) or list(passages)
@@ -572,7 +570,7 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
         else:
             if named and read is None:
                 read = _units_of(passages)
-                read_folded = [fold(expand_abbreviations(u.topic)) for u in read]
+                read_folded = [_folded_expanded(u.topic) for u in read]
             among = _holding(read, read_folded, [noun]) if named else _units_of(located)
             if item is not None:
                 found = any(_states_per_item(kind, u, item, bound, question) for u in among)
