@@ -431,3 +431,24 @@ def test_a_noun_is_looked_for_in_the_amount_s_own_sentence():
     text = "Hợp tác xã tự quyết định vốn điều lệ. Quỹ bảo lãnh tín dụng có 15 tỷ đồng."
     assert check("Vốn điều lệ của HTX là bao nhiêu?", [text]).none_stated
     assert not check("Vốn điều lệ của HTX là bao nhiêu?", ["Vốn điều lệ tối thiểu là 50 triệu đồng."]).none_stated
+
+
+@pytest.mark.parametrize("question,kinds", [
+    ("Hạn nộp hồ sơ xét tặng ở hai huyện khác nhau ra sao?", {"date"}),
+    ("Mức phí cấp phép của Quảng Ninh và Thanh Hóa có giống nhau không?", {"money"}),
+    ("So sánh tỷ lệ hộ tham gia tổ hợp tác của Nghệ An với Hà Tĩnh.", {"percent"}),
+    ("Đối chiếu thời hạn của giấy phép khai thác và giấy phép chế biến.", {"date", "duration"}),
+    ("So sánh hạn mức bảo lãnh của hai quỹ.", {"money", "percent"}),  # "hạn mức" is no "hạn"
+    ("So sánh nhiệm vụ của Sở Nội vụ ở hai tỉnh.", set()),  # compares duties, no quantity
+    ("Hạn nộp báo cáo tổng kết là khi nào?", set()),  # no comparison
+])
+def test_a_comparison_names_the_quantity_it_compares_by_its_noun(question, kinds):
+    """A comparison asks no "bao nhiêu": the kind it compares is read from the quantity's noun,
+    the longest noun first. It orders the answer's points; nothing is refused for it."""
+    from types import SimpleNamespace
+
+    from assistant.answering.amounts import compared_forms, question_forms
+
+    query = SimpleNamespace(restored=question, typed=question, asked_before="")
+    assert {k.name for k in compared_forms(query)} == kinds
+    assert not asked_kinds(question_forms(query))  # the refusal check reads no amount from it

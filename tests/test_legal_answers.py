@@ -337,3 +337,48 @@ def test_a_body_item_and_the_appendix_row_that_restates_it_are_cited_together(ap
     assert f"[{rows[0].n}]" in line, a.answer
     # the point shows the detail only the body keeps, and the row's agency and year
     assert "3 cán bộ chuyên trách" in line and "Ban Quỹ hỗ trợ" in line and "Năm 2025" in line, line
+
+
+def _plan(province: str, number: str, deadline: str) -> str:
+    """A small provincial plan written for these tests: its report section says much about
+    reports to Sở Kế hoạch và Đầu tư, and one sentence only gives the yearly deadline."""
+    return (
+        f"ỦY BAN NHÂN DÂN TỈNH {province.upper()}\nSố: {number}/KH-UBND\n\nKẾ HOẠCH\n"
+        "Phát triển hợp tác xã nuôi cá lồng giai đoạn 2026-2030\n\n"
+        "I. NHIỆM VỤ\n"
+        "1. Hỗ trợ hợp tác xã nuôi cá lồng mua giống cá và thức ăn.\n"
+        "2. Tập huấn kỹ thuật nuôi cá lồng cho thành viên hợp tác xã.\n\n"
+        "II. TỔ CHỨC THỰC HIỆN\n"
+        "1. Sở Kế hoạch và Đầu tư tổng hợp báo cáo năm của các sở, ngành về kết quả thực hiện kế hoạch, "
+        "báo cáo Ủy ban nhân dân tỉnh.\n"
+        "2. Các sở, ngành gửi báo cáo năm về Sở Kế hoạch và Đầu tư, nêu rõ khó khăn, vướng mắc và đề xuất "
+        "giải pháp trong năm tới.\n"
+        "3. Sở Kế hoạch và Đầu tư hướng dẫn mẫu báo cáo năm cho các sở, ngành và huyện.\n"
+        f"4. Thời gian gửi: {deadline} hằng năm.\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def two_plans_answerer(tmp_path_factory, store):
+    return _answerer_on(tmp_path_factory, store, "twoplans", {
+        "ke-hoach-cao-bang.txt": _plan("Cao Bằng", "41", "trước ngày 15 tháng 11"),
+        "ke-hoach-lang-son.txt": _plan("Lạng Sơn", "58", "trước ngày 05 tháng 12"),
+    })
+
+
+@pytest.mark.parametrize("question", [
+    "Hạn gửi báo cáo năm về Sở KH&ĐT ở Cao Bằng và Lạng Sơn khác nhau thế nào?",
+    "So sánh giúp tôi thời hạn nộp báo cáo năm của các sở, ngành ở Cao Bằng với Lạng Sơn.",
+])
+def test_a_comparison_of_a_quantity_named_by_its_noun_leads_each_province_with_its_amount(two_plans_answerer,
+                                                                                          question):
+    """A comparison names the quantity it compares ("hạn", "thời hạn": a date) without asking
+    "ngày nào": each province's group opens with the sentence that states its date, not with
+    the sentences that share more of the question's words (``amounts.compared_forms``)."""
+    a = two_plans_answerer.ask(question)
+    assert not a.refused, a.answer
+    lines = a.answer.splitlines()
+    for province, deadline in (("Cao Bằng", "15 tháng 11"), ("Lạng Sơn", "05 tháng 12")):
+        head = next(i for i, ln in enumerate(lines) if province in ln and ln.rstrip().endswith(":"))
+        first = next(ln for ln in lines[head + 1:] if ln.startswith("- "))
+        assert deadline in first, (province, a.answer)

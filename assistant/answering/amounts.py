@@ -87,6 +87,9 @@ class _Kind:
     # (``reviews``: "after" words, and the words by which a question asks about the review)
     review_after: re.Pattern[str] | None = None
     review_asked: re.Pattern[str] | None = None
+    # the nouns by which a comparison names a quantity of this kind ("hạn" of a date, "vốn" of
+    # money; ``nouns`` and ``compared`` in the vocabulary), on lower-case text with diacritics
+    compared: re.Pattern[str] | None = None
 
 
 def _alternatives(words: Iterable[str], folded: bool = False) -> str:
@@ -141,8 +144,20 @@ def _compile(units: dict) -> list[_Kind]:
                          event_words=tuple(fold(w) for w in event_words),
                          dateline=re.compile(rf"(?:{spec['dateline']})(?:ngày\s*(?:\d{{1,2}}\s*)?)?$")
                          if spec.get("dateline") else None,
-                         **_periods(spec.get("periods") or {}), **_reviews(spec.get("reviews") or {})))
+                         **_periods(spec.get("periods") or {}), **_reviews(spec.get("reviews") or {}),
+                         compared=_compared(spec)))
     return out
+
+
+def _compared(spec: dict) -> re.Pattern[str] | None:
+    words = _alternatives([*spec.get("nouns", ()), *spec.get("compared", ())])
+    return re.compile(rf"(?<!\w)(?:{words})(?!\w)") if words else None
+
+
+@lru_cache(maxsize=8)
+def _compare_cue(units_json: str) -> re.Pattern[str] | None:
+    words = _alternatives(json.loads(units_json).get("compare_words", ()), folded=True)
+    return re.compile(rf"(?<!\w)(?:{words})(?!\w)") if words else None
 
 
 def _reviews(spec: dict) -> dict:
@@ -420,11 +435,47 @@ def asked_forms(query) -> tuple[_Kind, ...]:
     return tuple(k for k, _ in _asked(question_forms(query)))
 
 
+def selected_forms(query) -> tuple[_Kind, ...]:
+    """The kinds of amount the answer's units are tested for (the ``amount`` feature of
+    selection, and the order of points in ``compose``): those asked, or those a comparison
+    compares (``compared_forms``)."""
+    return asked_forms(query) or compared_forms(query)
+
+
+def compared_forms(query) -> tuple[_Kind, ...]:
+    """The kinds of amount a comparison names by their nouns without asking "bao nhiêu": "Hạn
+    gửi báo cáo năm ở Khánh Hòa và Kiên Giang khác nhau thế nào?" compares dates ("hạn"), "So
+    sánh chỉ tiêu vốn Quỹ của hai tỉnh" sums of money ("vốn"). A comparison is a question with
+    one of the vocabulary's ``compare_words`` ("so sánh", "khác nhau", "giống nhau"); the nouns
+    are each kind's ``nouns`` and ``compared`` words, the longest match first, so "hạn mức"
+    (money) is no "hạn" (a date). A noun of two kinds ("thời hạn": a date or a duration) names
+    both. These kinds only pick and order the units of each group (the unit that states the
+    compared amount leads it): a comparison asks no amount that a refusal could rest on."""
+    cue = _compare_cue(_units_json())
+    text = "\n".join(dict.fromkeys((getattr(query, "restored", "") or "", getattr(query, "typed", "") or "")))
+    asking = "\n".join(asking_part(line) for line in text.split("\n"))
+    if cue is None or not cue.search(fold(asking)):
+        return ()
+    lower = nfc(asking).lower()
+    matches = sorted(((m.start(), m.end(), k) for k in _active_kinds() if k.compared is not None
+                      for m in k.compared.finditer(lower)), key=lambda x: (x[0] - x[1], x[0]))
+    spans: list[tuple[int, int]] = []
+    kinds: list[_Kind] = []
+    for a, b, k in matches:
+        if any(a < y and x < b and (a, b) != (x, y) for x, y in spans):
+            continue  # inside a longer noun of another kind
+        spans.append((a, b))
+        if k not in kinds:
+            kinds.append(k)
+    return tuple(kinds)
+
+
 def cited_forms(query) -> tuple[_Kind, ...]:
     """The kinds of amount whose restatements an answer cites (``compose._cite_restatements``):
-    those asked, or, for an elliptical follow-up, those the earlier question asked even by a
-    noun (citing a second passage refuses nothing, unlike ``question_forms``)."""
-    return asked_forms(query) or tuple(k for k, _ in _asked(getattr(query, "asked_before", "") or ""))
+    those asked or compared (``selected_forms``), or, for an elliptical follow-up, those the
+    earlier question asked even by a noun (citing a second passage refuses nothing, unlike
+    ``question_forms``)."""
+    return selected_forms(query) or tuple(k for k, _ in _asked(getattr(query, "asked_before", "") or ""))
 
 
 def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str = "", start: int = 0) -> bool:

@@ -200,10 +200,10 @@ class Selector:
         self.weights = weights
 
     def candidates(self, query: Query, searches: Sequence[Search], snap: CorpusSnapshot) -> list[Candidate]:
-        from assistant.answering.amounts import asked_forms, question_forms
+        from assistant.answering.amounts import question_forms, selected_forms
 
         tw = TermWeights(query, snap)
-        forms = asked_forms(query)
+        forms = selected_forms(query)
         asked_text = question_forms(query) if forms else ""
         found: list[tuple[UnitInfo, dict[str, float], str]] = []
         seen_chunks: set[str] = set()
