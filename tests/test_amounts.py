@@ -24,6 +24,8 @@ from assistant.answering.amounts import asked_kinds, check
     ("Bị phạt tiền bao nhiêu nếu không đăng ký tàu cá?", ("money",)),  # "nếu" is no counted noun
     ("Mấy xã viên này không góp vốn thì HTX có được khai trừ không?", ()),  # "these few members"
     ("Thôn đó có mấy tổ hợp tác ấy thành lập năm nào?", ()),
+    ("Hợp tác xã vướng mắc về mấy chuyện gì khi giải thể?", ()),  # which matters: a list answers it
+    ("Tổ hợp tác phải nộp cho xã mấy giấy tờ nào?", ()),
 ])
 def test_the_kind_of_amount_asked_is_read_from_the_ask_word_and_its_unit(question, kinds):
     assert set(asked_kinds(question)) == set(kinds)

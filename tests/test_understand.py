@@ -180,3 +180,20 @@ def test_a_noun_with_a_demonstrative_points_back_to_the_earlier_turn(u):
     assert q.followup and q.provinces == ("Bạc Liêu",)
     other = u.understand("Có bao nhiêu HTX, trong đó bao nhiêu HTX nông nghiệp đạt chuẩn khá?", history)
     assert not other.provinces
+
+
+@pytest.mark.parametrize("question,asked", [
+    ("Theo Quyết định 51/QĐ-UBND của UBND tỉnh Cao Bằng, Sở Nội vụ phải làm gì?", ("Sở Nội vụ",)),
+    ("Chương trình hành động của Liên minh HTX tỉnh giao Sở Công Thương việc gì?", ("Sở Công Thương",)),
+    # the only agency named is kept, issuer or not
+    ("Kế hoạch của UBND tỉnh Lạng Sơn có mấy phần?", ("Ủy ban nhân dân tỉnh",)),
+    # named again outside the citation: asked about too
+    ("Kế hoạch của Sở Tài chính giao UBND tỉnh và Sở Tài chính những việc gì?", None),
+])
+def test_the_issuer_of_a_cited_document_is_not_the_agency_asked_about(u, question, asked):
+    q = u.understand(question)
+    if asked is None:
+        assert "Sở Tài chính" in q.agencies and len(q.agencies) == 2, q.agencies
+    else:
+        assert q.agencies == asked, q.agencies
+        assert tuple(q.analysis.agencies) == asked  # the search favours the same agencies

@@ -277,6 +277,7 @@ def _count_kind(question: str) -> _Kind | None:
     spec = units.get("count") or {}
     text = nfc(question or "").lower()
     demonstratives = {w.lower() for w in spec.get("demonstratives", ())}
+    which = {w.lower() for w in spec.get("which", ())}
     found = [(m.start(), m, True) for m in asks.finditer(text)]
     found += [(m.start(), m, False) for m in _COUNT_BY_NUMBER.finditer(text)
               if not _SHARE_BEFORE.search(text[max(0, m.start() - 12):m.start()])]
@@ -289,6 +290,8 @@ def _count_kind(question: str) -> _Kind | None:
         following = re.match(r"[ \t]+(\w+)", text[m.end():]) if by_ask else None
         if (rest and rest[0] in demonstratives) or (following and following.group(1) in demonstratives):
             continue  # "mấy hộ này", "mấy xã viên này": "these few", no question
+        if (rest and rest[0] in which) or (following and following.group(1) in which):
+            continue  # "vướng mắc về mấy chuyện gì?": which things, a list answers it
         heads = {first}
         expanded = expand_abbreviations(first).lower().split()
         if len(expanded) > 1:  # "htx (hợp tác xã)": also its expansion's first word

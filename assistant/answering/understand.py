@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from assistant.answering.corpus import term_seq
@@ -253,6 +253,34 @@ def _user_turns(history: Sequence[Turn]) -> list[tuple[str, bool]]:
     return out
 
 
+# A document's type, then (in the same clause) "của" right before an agency: "Kế hoạch thực hiện
+# Chỉ thị 12/CT-TTg của UBND tỉnh Lâm Đồng" names who issued the plan (read on folded text)
+_ISSUED_BY = re.compile(
+    r"(?<!\w)(?:ke hoach|chi thi|quyet dinh|nghi quyet|chuong trinh|cong van|van ban|thong tu|nghi dinh|de an|"
+    r"ket luan|huong dan)(?!\w)[^,;:?.!\n]{0,100}?(?<!\w)cua\s+$")
+
+
+def asked_agencies(restored: str, agencies: Sequence[str]) -> tuple[str, ...]:
+    """The agencies the question asks about: those it names, less the issuers of a document it
+    cites ("Trong kế hoạch thực hiện Chỉ thị 12/CT-TTg của UBND tỉnh Lâm Đồng, Sở Tài chính được
+    giao những nhiệm vụ gì?" asks about Sở Tài chính; ``_ISSUED_BY``), when it names another. An
+    agency that is also named elsewhere in the question, or the only one named, is kept."""
+    from assistant.answering.passages import alias_table
+
+    if len(agencies) < 2:
+        return tuple(agencies)
+    folded = fold(restored or "")
+    table = alias_table("agency")
+    issuers = set()
+    for name in agencies:
+        pat = table.get(name)
+        spans = list(pat.finditer(folded)) if pat is not None else []
+        if spans and all(_ISSUED_BY.search(folded[max(0, m.start() - 160):m.start()]) for m in spans):
+            issuers.add(name)
+    kept = tuple(a for a in agencies if a not in issuers)
+    return kept or tuple(agencies)
+
+
 class Understander:
     """question + history -> Query. ``analyze`` is the index's query analyzer (store.analyze)."""
 
@@ -268,7 +296,7 @@ class Understander:
         context = self._context(earlier)
         followup = bool(earlier) and self._leans_on_context(restored, a)
         text, carried, source = typed, {}, "none"
-        agencies, provinces = tuple(a.agencies), tuple(a.provinces)
+        agencies, provinces = asked_agencies(restored, a.agencies), tuple(a.provinces)
         documents = documents_named(restored)
         if followup and context is not None:
             carried = {
@@ -288,6 +316,9 @@ class Understander:
             if condenser is not None:
                 text, source = self._condensed(typed, history or (), text, agencies, provinces, condenser)
         searched = a if text == typed else self.analyze(text)
+        if len(searched.agencies) > 1:
+            # the search favours passages of the agencies asked about, not of a cited document's issuer
+            searched = replace(searched, agencies=asked_agencies(searched.restored or text, searched.agencies))
         terms = tuple(term_seq(searched.restored or searched.normalized or text))
         intents = intents_of(restored)
         asked_before = ""
@@ -325,7 +356,7 @@ class Understander:
             a = self.analyze(q)
             r = a.restored or a.normalized or q
             if a.agencies:
-                ctx["agencies"] = tuple(a.agencies[:1])  # the subject: the first agency named
+                ctx["agencies"] = asked_agencies(r, a.agencies)[:1]  # the subject: the first agency named
             if a.provinces:
                 ctx["provinces"] = tuple(a.provinces)
             docs = documents_named(r)
