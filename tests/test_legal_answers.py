@@ -382,3 +382,44 @@ def test_a_comparison_of_a_quantity_named_by_its_noun_leads_each_province_with_i
         head = next(i for i, ln in enumerate(lines) if province in ln and ln.rstrip().endswith(":"))
         first = next(ln for ln in lines[head + 1:] if ln.startswith("- "))
         assert deadline in first, (province, a.answer)
+
+
+RABBIT_LAW = (
+    "Luật Chăn nuôi thỏ\n\n"
+    "Điều 1. Phạm vi điều chỉnh\n"
+    "Luật này quy định về chăn nuôi thỏ, vận chuyển thỏ giống và trách nhiệm của cơ quan quản lý.\n\n"
+    "Điều 5. Giấy chứng nhận đủ điều kiện chăn nuôi thỏ\n"
+    "1. Trang trại nuôi từ 500 con thỏ trở lên phải có Giấy chứng nhận đủ điều kiện chăn nuôi thỏ.\n"
+    "2. Giấy chứng nhận đủ điều kiện chăn nuôi thỏ có thời hạn là 03 năm và được cấp lại.\n\n"
+    "Điều 6. Giấy phép vận chuyển thỏ giống\n"
+    "1. Tổ chức, cá nhân vận chuyển thỏ giống ra ngoài tỉnh phải có Giấy phép vận chuyển thỏ giống.\n"
+    "2. Bộ trưởng Bộ Nông nghiệp và Môi trường quy định chi tiết hồ sơ, trình tự, thời hạn cấp Giấy phép "
+    "vận chuyển thỏ giống.\n\n"
+    "Điều 8. Hội đồng thẩm định giống thỏ và Ban kiểm soát trại thỏ\n"
+    "1. Nhiệm kỳ của Hội đồng thẩm định giống thỏ do luật định.\n"
+    "2. Nhiệm kỳ của Ban kiểm soát trại thỏ là 02 năm.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def rabbit_answerer(tmp_path_factory, store):
+    return _answerer_on(tmp_path_factory, store, "rabbit", {"luat-chan-nuoi-tho.txt": RABBIT_LAW})
+
+
+@pytest.mark.parametrize("question,stated", [
+    ("Xin Giấy phép vận chuyển thỏ giống thì phải chờ bao lâu?", None),
+    ("Nhiệm kỳ của Hội đồng thẩm định giống thỏ là mấy năm?", None),
+    ("Giấy chứng nhận đủ điều kiện chăn nuôi thỏ có thời hạn mấy năm?", "03 năm"),
+    ("Nhiệm kỳ của Ban kiểm soát trại thỏ là mấy năm?", "02 năm"),
+])
+def test_an_amount_the_law_leaves_to_another_instrument_is_not_stated(rabbit_answerer, question, stated):
+    """A law that leaves a matter to another instrument ("Bộ trưởng … quy định chi tiết … thời
+    hạn cấp Giấy phép …", "… do luật định") states no amount for it, though the article beside
+    states a term of something else: the question about the delegated matter is refused, quoting
+    the delegating sentence; the one about the stated term is answered (``amounts.delegated``)."""
+    a = rabbit_answerer.ask(question)
+    if stated is None:
+        assert a.refused and a.metadata["refusal_reason"] == "amount_not_stated", a.answer
+        assert "quy định chi tiết" in a.answer or "do luật định" in a.answer, a.answer
+    else:
+        assert not a.refused and stated in a.answer.splitlines()[0], a.answer

@@ -48,6 +48,9 @@ class AmountCheck:
     asked: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()  # how answers name the missing kinds ("số tiền")
+    # the unit that leaves the asked amount to another instrument ("Nhiệm kỳ của Tổng Kiểm toán
+    # nhà nước do luật định."), when it is what the question is about (``delegated``)
+    delegated: str = ""
 
     @property
     def none_stated(self) -> bool:
@@ -582,8 +585,47 @@ def question_forms(query) -> str:
 
 def check_read(question: str, cands: Iterable, words: Sequence[str] = ()) -> AmountCheck:
     """:func:`check` on the passages the answer layer read: the chunk of every candidate unit,
-    once each."""
-    return check(question, list({c.chunk.chunk_id: c.chunk.text for c in cands}.values()), words)
+    once each; then :func:`delegated` on the candidate units: a unit that leaves the amount to
+    another instrument makes it not stated, and a refusal quotes it."""
+    cands = list(cands)
+    out = check(question, list({c.chunk.chunk_id: c.chunk.text for c in cands}.values()), words)
+    if not out.asked or (out.missing and not out.none_stated):
+        return out
+    unit = delegated(cands)
+    if not unit:
+        return out
+    if out.missing:
+        return AmountCheck(out.asked, out.missing, out.labels, unit)  # not stated: the refusal quotes it
+    kinds = [k for k, _ in _asked(question)]
+    return AmountCheck(out.asked, out.asked, tuple(dict.fromkeys(k.label for k in kinds)), unit)
+
+
+@lru_cache(maxsize=8)
+def _delegation(units_json: str) -> re.Pattern[str] | None:
+    pats = json.loads(units_json).get("delegation", ())
+    return re.compile("|".join(f"(?:{p})" for p in pats)) if pats else None
+
+
+def delegated(cands: Sequence) -> str:
+    """The unit that leaves the asked amount to another instrument, when it matches the
+    question better than every unit that states an amount of the asked kind: "Nhiệm kỳ của Tổng
+    Kiểm toán nhà nước do luật định." answers "… nhiệm kỳ mấy năm?" (the Constitution states
+    no term), though "Nhiệm kỳ của mỗi khóa Quốc hội là năm năm." states a duration; "Chính phủ
+    quy định chi tiết … thời hạn … cấp Giấy chứng nhận đủ điều kiện buôn bán phân bón" answers
+    how long that certificate takes, though the article before states the term of another one.
+    The phrases of delegation are the vocabulary's (``delegation`` in ``units.json``, regular
+    expressions on folded text: an authority "quy định chi tiết", "do luật định"); how well a
+    unit matches is the share of the question's rarity-weighted terms it holds (the ``cov``
+    feature of selection), and the units that state the amount carry the ``amount`` feature.
+    Returns the delegating unit's text, or ""."""
+    pattern = _delegation(_units_json())
+    if pattern is None:
+        return ""
+    best_d = max((c for c in cands if pattern.search(fold(c.unit.text))), key=lambda c: c.feature("cov"), default=None)
+    if best_d is None:
+        return ""
+    best_s = max((c.feature("cov") for c in cands if c.feature("amount")), default=0.0)
+    return best_d.unit.text if best_d.feature("cov") > best_s else ""
 
 
 def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> AmountCheck:

@@ -195,6 +195,11 @@ def fact_reason(facts: ScopeFacts, amounts: AmountCheck, query: Query, missing_d
     return None
 
 
+def _clip(text: str, limit: int = 240) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def probability(f: dict[str, float], weights: Weights) -> float:
     return sigmoid(sum(w * f[name] for w, name in zip(weights.decide, FEATURES)))
 
@@ -223,9 +228,10 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
     reason = fact_reason(facts, amounts, query, missing_documents)
     if reason == "amount_not_stated":
         what = ", ".join(amounts.labels)
+        left = (f" Văn bản chỉ nêu: “{_clip(amounts.delegated)}”" if amounts.delegated else "")
         return Decision("refuse", p, "amount_not_stated",
                         f"Các văn bản hiện có không nêu {what} cho nội dung này, nên tôi không thể trả lời chính xác."
-                        + not_loaded, features=f, absent=(*missing_documents, *amounts.labels))
+                        + left + not_loaded, features=f, absent=(*missing_documents, *amounts.labels))
     if reason == "document_not_loaded":
         return Decision("refuse", p, reason, f"{REFUSAL_MESSAGE}{not_loaded}", features=f, absent=tuple(missing_documents))
     if reason is not None:
