@@ -606,6 +606,14 @@ def _delegation(units_json: str) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{p})" for p in pats)) if pats else None
 
 
+@lru_cache(maxsize=8192)
+def _delegates(text: str, units_json: str) -> bool:
+    """Whether ``text`` leaves a matter to another instrument (cached: units recur question after
+    question; the text and the vocabulary alone decide)."""
+    pattern = _delegation(units_json)
+    return bool(pattern is not None and pattern.search(fold(text)))
+
+
 def delegated(cands: Sequence) -> str:
     """The unit that leaves the asked amount to another instrument, when it matches the
     question better than every unit that states an amount of the asked kind: "Nhiệm kỳ của Tổng
@@ -618,10 +626,10 @@ def delegated(cands: Sequence) -> str:
     unit matches is the share of the question's rarity-weighted terms it holds (the ``cov``
     feature of selection), and the units that state the amount carry the ``amount`` feature.
     Returns the delegating unit's text, or ""."""
-    pattern = _delegation(_units_json())
-    if pattern is None:
+    key = _units_json()
+    if _delegation(key) is None:
         return ""
-    best_d = max((c for c in cands if pattern.search(fold(c.unit.text))), key=lambda c: c.feature("cov"), default=None)
+    best_d = max((c for c in cands if _delegates(c.unit.text, key)), key=lambda c: c.feature("cov"), default=None)
     if best_d is None:
         return ""
     best_s = max((c.feature("cov") for c in cands if c.feature("amount")), default=0.0)
