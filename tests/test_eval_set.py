@@ -175,9 +175,10 @@ SHARED_LAWS = Path(__file__).resolve().parents[1].parent / "shared" / "alqac" / 
 @pytest.mark.parametrize("name", ["holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
                                   "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14",
                                   "holdout15", "holdout16", "holdout17", "holdout18", "holdout19", "holdout20",
-                                  "holdout21", "holdout22", "holdout23", "holdout24"])
+                                  "holdout21", "holdout22", "holdout23", "holdout24", "holdout25",
+                                  "holdout26", "holdout27"])
 def test_newer_independent_sets_quote_their_documents(name, docs):
-    """The sets written without the code (holdout2 to holdout24): every line parses, unanswerable questions carry
+    """The sets written without the code (holdout2 to holdout27): every line parses, unanswerable questions carry
     no gold, and every gold quote and answer point is in one of the question's documents (the
     bundled plans here; the ALQAC laws from ../shared, whose questions skip when it is absent)."""
     path = Path(__file__).resolve().parents[1] / "evals" / f"{name}.jsonl"
