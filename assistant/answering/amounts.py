@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Iterable, Sequence
 
@@ -458,8 +458,7 @@ def compared_forms(query) -> tuple[_Kind, ...]:
     both. These kinds only pick and order the units of each group (the unit that states the
     compared amount leads it): a comparison asks no amount that a refusal could rest on."""
     cue = _compare_cue(_units_json())
-    text = "\n".join(dict.fromkeys((getattr(query, "restored", "") or "", getattr(query, "typed", "") or "")))
-    asking = "\n".join(asking_part(line) for line in text.split("\n"))
+    asking = "\n".join(asking_part(line) for line in _typed_forms(query).split("\n"))
     if cue is None or not cue.search(fold(asking)):
         return ()
     lower = nfc(asking).lower()
@@ -566,13 +565,18 @@ def asked_kinds(question: str) -> tuple[str, ...]:
     return tuple(k.name for k, _ in _asked(question))
 
 
+def _typed_forms(query) -> str:
+    """The question as restored and as typed, one per line (once when they are the same)."""
+    return "\n".join(dict.fromkeys((getattr(query, "restored", "") or "", getattr(query, "typed", "") or "")))
+
+
 def question_forms(query) -> str:
     """The question as restored and as typed (one per line): restoring diacritics can garble an
     abbreviation or a word typed without them ("sdt" -> "sát"), so both forms are read. A
     follow-up that asks nothing of its own and takes the earlier question's intent ("Vậy còn
     Kiên Giang thì sao?" after "… trước ngày nào?") asks for the same kind of amount, when the
     earlier question asked it by its unit, not by a noun ("vốn điều lệ là bao nhiêu?")."""
-    forms = "\n".join(dict.fromkeys((query.restored, query.typed)))
+    forms = _typed_forms(query)
     before = getattr(query, "asked_before", "")
     if before and not _asked(forms):
         earlier = _asked(before)
@@ -594,10 +598,10 @@ def check_read(question: str, cands: Iterable, words: Sequence[str] = ()) -> Amo
     unit = delegated(cands)
     if not unit:
         return out
-    if out.missing:
-        return AmountCheck(out.asked, out.missing, out.labels, unit)  # not stated: the refusal quotes it
-    kinds = [k for k, _ in _asked(question)]
-    return AmountCheck(out.asked, out.asked, tuple(dict.fromkeys(k.label for k in kinds)), unit)
+    if out.missing:  # not stated anyway: the refusal quotes the delegating unit
+        return replace(out, delegated=unit)
+    labels = tuple(dict.fromkeys(k.label for k, _ in _asked(question)))
+    return AmountCheck(out.asked, out.asked, labels, unit)
 
 
 @lru_cache(maxsize=8)

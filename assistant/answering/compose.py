@@ -21,7 +21,7 @@ from index.text import fast_fold as fold
 
 from assistant.answering.corpus import CorpusSnapshot
 from assistant.answering.decide import RELATED_NOTE, Decision
-from assistant.answering.passages import is_label, number_key, numbers_in, strip_item_marker, table_row_sentence
+from assistant.answering.passages import cut_text, is_label, number_key, numbers_in, strip_item_marker, table_row_sentence
 from assistant.answering.select import _QUANTITY, _TIME, Candidate
 from assistant.answering.understand import Query
 from assistant.answering.types import Citation
@@ -69,13 +69,6 @@ class Composed:
     more: int  # points left out of the default view
     groups: list[str]  # group labels shown, in order
     shown: list[Candidate]
-
-
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;: ")
-    return cut + " …"
 
 
 def _point_text(units: list[Candidate]) -> str:
@@ -343,7 +336,7 @@ def _clause(text: str, pattern: re.Pattern[str] | None) -> str:
         if m:
             start = max(0, piece.rfind(" ", 0, max(0, m.start() - 90)) + 1)
             piece = ("… " if start else "") + piece[start:]
-    return _cut(piece, LEAD_CHARS)
+    return cut_text(piece, LEAD_CHARS)
 
 
 def lead_line(query: Query, groups: list[Group], number: dict[int, int]) -> str:
@@ -441,7 +434,7 @@ def compose(query: Query, cands: Sequence[Candidate], snap: CorpusSnapshot, deci
         lines.append(f"{g.label}:")
         for pt in g.points:
             art = _article(pt.cand.chunk.section)
-            text = pt.text if full else _cut(pt.text, MAX_POINT_CHARS)
+            text = pt.text if full else cut_text(pt.text, MAX_POINT_CHARS)
             prefix = f"{art}: " if art and not fold(text).startswith(fold(art)) else ""
             lines.append(f"- {prefix}{text} {marks[id(pt)]}")
     notes = list(decision.caveats) + list(extra_notes)

@@ -40,6 +40,7 @@ from ingest.normalize import fold
 
 from assistant.answering.amounts import AmountCheck
 from assistant.answering.corpus import CorpusSnapshot, term_seq
+from assistant.answering.passages import cut_text
 from assistant.answering.scope import ScopeFacts
 from assistant.answering.select import Candidate, TermWeights, sigmoid
 from assistant.answering.understand import Query
@@ -195,11 +196,6 @@ def fact_reason(facts: ScopeFacts, amounts: AmountCheck, query: Query, missing_d
     return None
 
 
-def _clip(text: str, limit: int = 240) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
-
-
 def probability(f: dict[str, float], weights: Weights) -> float:
     return sigmoid(sum(w * f[name] for w, name in zip(weights.decide, FEATURES)))
 
@@ -228,7 +224,7 @@ def decide(query: Query, cands: Sequence[Candidate], top_dense: float, snap: Cor
     reason = fact_reason(facts, amounts, query, missing_documents)
     if reason == "amount_not_stated":
         what = ", ".join(amounts.labels)
-        left = (f" Văn bản chỉ nêu: “{_clip(amounts.delegated)}”" if amounts.delegated else "")
+        left = f" Văn bản chỉ nêu: “{cut_text(' '.join(amounts.delegated.split()), 240)}”" if amounts.delegated else ""
         return Decision("refuse", p, "amount_not_stated",
                         f"Các văn bản hiện có không nêu {what} cho nội dung này, nên tôi không thể trả lời chính xác."
                         + left + not_loaded, features=f, absent=(*missing_documents, *amounts.labels))

@@ -238,6 +238,13 @@ def split_units(chunk: Chunk) -> list[Unit]:
     return list(_units(chunk))
 
 
+def cut_text(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, with " …" when cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;: ") + " …"
+
+
 def strip_item_marker(text: str) -> str:
     """"- a) Nội dung" -> "Nội dung" (for answer points, which add their own bullet)."""
     prev = None
