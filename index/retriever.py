@@ -52,7 +52,10 @@ TITLE_BOOST = 0.3  # article whose whole title ("Điều 21. Hồ sơ đăng ký
 TITLE_MIN_SYLLABLES = 2
 TITLE_MIN_COVERAGE = 1.0  # share of the title's syllables the question must hold (boost scales with it)
 _LAW_TYPES = ("Hiến pháp", "Bộ luật", "Luật", "Pháp lệnh")
-_DEFINITION_Q = re.compile(r"^(?:the nao la|the nao duoc goi la|khai niem|dinh nghia)\s+(?P<a>.+?)\s*\??$|^(?P<b>.+?)\s+(?:la gi|duoc hieu (?:la|nhu the nao)|nghia la gi|la the nao)\b")
+_DEFINITION_Q = re.compile(
+    r"^(?:the nao la|the nao duoc goi la|the nao duoc hieu la|khai niem(?: ve)?|dinh nghia(?: ve)?)\s+(?P<a>.+?)\s*\??$"
+    r"|^(?P<b>.+?)\s+(?:la gi|duoc hieu (?:la|nhu the nao|the nao|ra sao)|nghia la gi|la the nao|"
+    r"duoc dinh nghia (?:la gi|nhu the nao|the nao|ra sao)|duoc giai thich (?:la gi|nhu the nao|the nao|ra sao))\b")
 _NUMBER_RE = re.compile(r"\d+[\w.]*/[\w/.-]+")
 
 
@@ -68,20 +71,26 @@ def _norm_number(n: str) -> str:
     return fold(n).replace(" ", "")
 
 
-def _initials_ref(ref: str) -> str | None:
-    """"Luật BVMT" -> ("luat", "bvmt"): a law named by the initials of its name (upper case,
-    at least two letters, after the type word); None otherwise."""
-    m = re.fullmatch(r"(Bộ luật|Luật)\s+([A-ZĐ]{2,8})(?:\s+(?:năm\s+)?(?:19|20)\d{2})?", ref.strip())
-    return f"{fold(m.group(1))} {fold(m.group(2)).lower()}" if m else None
+def _initials_ref(ref: str) -> set[str]:
+    """"Luật BVMT" -> {"luat bvmt"}: a law named by the initials of its name (upper case, at
+    least two letters, after the type word); "&" stands for "và" ("Luật HN&GĐ": Hôn nhân và gia
+    đình), so the initials are read with and without it. Empty otherwise."""
+    m = re.fullmatch(r"(Bộ luật|Luật)\s+([A-ZĐ][A-ZĐ&]{1,9})(?:\s+(?:năm\s+)?(?:19|20)\d{2})?", ref.strip())
+    if not m or m.group(2).count("&") > 2 or m.group(2).endswith("&"):
+        return set()
+    kind, letters = fold(m.group(1)), fold(m.group(2)).lower()
+    return {f"{kind} {letters.replace('&', 'v')}", f"{kind} {letters.replace('&', '')}"}
 
 
-def _title_initials(title_folded: str) -> str:
-    """"luat bao ve moi truong" -> "luat bvmt" (the type word, then the initials of the rest)."""
+def _title_initials(title_folded: str) -> set[str]:
+    """"luat bao ve moi truong" -> {"luat bvmt"} (the type word, then the initials of the rest;
+    also without the "và" of "hôn nhân và gia đình", which an abbreviation may leave out)."""
     for kind in ("bo luat", "luat"):
         if title_folded.startswith(kind + " "):
-            rest = title_folded[len(kind) + 1:]
-            return f"{kind} " + "".join(w[0] for w in re.findall(r"[a-z0-9]+", rest))
-    return ""
+            words = re.findall(r"[a-z0-9]+", title_folded[len(kind) + 1:])
+            return {f"{kind} " + "".join(w[0] for w in words),
+                    f"{kind} " + "".join(w[0] for w in words if w != "va")}
+    return set()
 
 
 def _short_number_names(ref: str, meta: DocumentMeta) -> bool:
@@ -127,7 +136,7 @@ def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]
             if m.doc_type not in _LAW_TYPES or not m.title:
                 continue
             title = re.sub(r"\s+(?:nam\s+)?(?:19|20)\d{2}$", "", _words(m.title)).strip()
-            if initials and _title_initials(title) == initials:  # "Luật BVMT": Luật Bảo vệ môi trường
+            if initials & _title_initials(title):  # "Luật BVMT": Luật Bảo vệ môi trường
                 best.append(((True, len(title)), d))
                 continue
             whole = name == title or name.startswith(title + " ")
@@ -142,14 +151,33 @@ def documents_matching(metas: dict[str, DocumentMeta], references: Sequence[str]
 
 
 def definition_term(question: str) -> str | None:
-    """'hợp tác xã là gì?' / 'thế nào là thành viên liên kết?' -> the folded term."""
+    """The folded term a question asks to define, however the question is framed: "hợp tác xã
+    là gì?", "thế nào là thành viên liên kết?", "Luật An ninh mạng định nghĩa không gian mạng
+    là gì?", "Theo Luật Cư trú, nơi thường trú là gì?", "Nơi tạm trú theo Luật Cư trú là gì?",
+    "Khái niệm không gian mạng trong Luật An ninh mạng?". The document the question names and
+    a polite lead-in ("cho em hỏi") are not part of the term."""
     q = fold(question).strip().rstrip("?. ")
+    q = _POLITE.sub("", q)
+    q = _LEAD_CLAUSE.sub("", q)
     m = _DEFINITION_Q.search(q)
     if not m:
         return None
     term = (m.group("a") or m.group("b") or "").strip()
-    term = re.sub(r"^(?:theo .*?,\s*)", "", term)
+    # "luat an ninh mang dinh nghia khong gian mang": the term is what the verb defines
+    verbs = list(_DEFINING_VERB.finditer(term))
+    if verbs:
+        term = term[verbs[-1].end():]
+    term = _TRAILING_SOURCE.sub("", term).strip(" ,")
     return term or None
+
+
+_POLITE = re.compile(r"^(?:(?:cho|xin cho)\s+(?:em|toi|minh|chau|con|hoi)\s+(?:hoi\s+)?(?:la\s+)?|xin hoi\s+|hoi\s+)")
+# "theo Luật Cư trú, …", "trong Luật Thanh niên, …": the source, then the question
+_LEAD_CLAUSE = re.compile(r"^(?:theo|trong|tai|can cu|o)\s+[^,]{2,80},\s*")
+_DEFINING_VERB = re.compile(r"(?:^|\s)(?:dinh nghia|giai thich|khai niem|quy dinh|hieu)(?:\s+(?:ve|cua))?\s+")
+_TRAILING_SOURCE = re.compile(
+    r"\s+(?:theo|trong|tai|cua|o)\s+(?:quy dinh|bo luat|luat|hien phap|nghi dinh|nghi quyet|thong tu|quyet dinh|"
+    r"ke hoach|chi thi|van ban|chuong trinh|phap luat)\b.*$")
 
 
 class ReaderCount:

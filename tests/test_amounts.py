@@ -151,6 +151,9 @@ def test_a_phone_number_is_stated_only_in_its_format(passage, stated):
     ("Người làm tình nguyện được trợ cấp bao nhiêu?", "money"),
     ("Xả nước thải chưa xử lý ra kênh thì bị phạt tiền bao nhiêu?", "money"),
     ("Chi phí giám định tư pháp là bao nhiêu?", "money"),
+    # the whole clause between the noun and the interrogative, however long
+    ("Tổng kinh phí tổ chức các lớp bồi dưỡng cán bộ quản lý hợp tác xã nông nghiệp trên địa bàn huyện miền núi "
+     "trong năm 2019 của Hội Nông dân là bao nhiêu?", "money"),
 ])
 def test_a_quantity_named_by_its_noun_then_asked_for_is_an_amount(question, kind):
     assert kind in asked_kinds(question)
@@ -256,6 +259,20 @@ def test_a_count_asked_after_a_listing_verb_is_answered_by_a_list(question):
     """"Có bao nhiêu bậc …" asks what the levels are as much as how many: not checked."""
     assert "count" not in asked_kinds(question)
     assert not check(question, ["Đào tạo nghề gồm: sơ cấp, trung cấp và cao đẳng."]).none_stated
+
+
+@pytest.mark.parametrize("question", [
+    "Đến năm 2030 tỉnh Bến Tre phấn đấu có bao nhiêu hợp tác xã?",
+    "Cuối năm ngoái xã tôi có bao nhiêu tổ hợp tác?",
+    "Ban kiểm soát của quỹ gồm bao nhiêu thành viên?",
+    "Thôn này có bao nhiêu hộ chăn nuôi?",
+])
+def test_a_listing_verb_after_a_subject_asks_a_count(question):
+    """"toàn tỉnh có bao nhiêu HTX?" counts: the verb has a subject before it. Only a clause that
+    opens with the verb ("Có bao nhiêu bậc …?") asks for the kinds."""
+    assert "count" in asked_kinds(question)
+    assert check(question, ["Phát triển hợp tác xã, tổ hợp tác và hộ chăn nuôi gắn với thành viên của quỹ."]).none_stated
+    assert not check(question, ["Phấn đấu có 120 hợp tác xã, 45 tổ hợp tác, 300 hộ chăn nuôi; quỹ có 5 thành viên."]).none_stated
 
 
 def test_a_quantity_named_with_its_unit_is_stated_by_a_number_in_that_unit():

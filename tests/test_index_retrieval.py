@@ -176,6 +176,12 @@ def test_a_law_named_by_the_initials_of_its_name_is_that_law():
     assert documents_matching(metas, ["Luật LN 2017"]) == ("lk",)
     assert documents_matching(metas, ["Bộ luật HH"]) == ("hs",)
     assert documents_matching(metas, ["Luật ĐĐ"]) == ()
+    # "&" stands for "và", and an abbreviation may leave the "và" out
+    metas["cn"] = law("cn", "Luật Trồng trọt và chăn nuôi")
+    assert documents_matching(metas, ["Luật TT&CN"]) == ("cn",)
+    assert documents_matching(metas, ["Luật TTCN"]) == ("cn",)
+    assert documents_matching(metas, ["Luật TTVCN"]) == ("cn",)
+    assert documents_matching(metas, ["Luật TT&"]) == ()
 
 
 def test_a_number_and_year_name_the_document_numbered_so_or_issued_that_year():
@@ -195,3 +201,19 @@ def test_a_number_and_year_name_the_document_numbered_so_or_issued_that_year():
     assert documents_matching(metas, ["Kế hoạch 45/2027"]) == ("kh",)
     assert documents_matching(metas, ["Kế hoạch 45/2026"]) == ()
     assert documents_matching(metas, ["Nghị định 8/2029"]) == ()
+
+
+@pytest.mark.parametrize("question, term", [
+    ("Thế nào là tổ hợp tác?", "to hop tac"),
+    ("Luật Trồng trọt định nghĩa giống cây trồng là gì?", "giong cay trong"),
+    ("Theo Luật Trồng trọt, giống cây trồng là gì?", "giong cay trong"),
+    ("Giống cây trồng theo Luật Trồng trọt là gì?", "giong cay trong"),
+    ("Trong Luật Trồng trọt, vùng trồng được hiểu như thế nào?", "vung trong"),
+    ("Khái niệm vùng trồng trong Luật Trồng trọt?", "vung trong"),
+    ("Cho mình hỏi phân bón hữu cơ được định nghĩa ra sao?", "phan bon huu co"),
+    ("Sở Nông nghiệp phải làm gì?", None),
+])
+def test_the_term_a_definition_question_asks_about_leaves_out_its_frame(question, term):
+    from index.retriever import definition_term
+
+    assert definition_term(question) == term

@@ -423,3 +423,41 @@ def test_an_amount_the_law_leaves_to_another_instrument_is_not_stated(rabbit_ans
         assert "quy định chi tiết" in a.answer or "do luật định" in a.answer, a.answer
     else:
         assert not a.refused and stated in a.answer.splitlines()[0], a.answer
+
+
+CAGE_LAW = (
+    "Luật Nuôi cá lồng\n\n"
+    "Điều 1. Phạm vi điều chỉnh\n"
+    "Luật này quy định về nuôi cá lồng trên sông, hồ và trách nhiệm của tổ chức, cá nhân nuôi cá lồng.\n\n"
+    "Điều 2. Giải thích từ ngữ\n"
+    "Trong Luật này, các từ ngữ dưới đây được hiểu như sau:\n"
+    "1. Lồng nuôi là khung chứa cá bằng lưới hoặc tre đặt cố định trên mặt nước.\n"
+    "2. Vùng nuôi lồng là khu vực mặt nước được Ủy ban nhân dân cấp huyện công bố để đặt lồng nuôi.\n"
+    "3. Cá giống là cá chưa đủ 30 ngày tuổi dùng để thả vào lồng nuôi.\n\n"
+    "Điều 10. Quản lý vùng nuôi lồng\n"
+    "1. Quản lý vùng nuôi lồng là việc Ủy ban nhân dân cấp xã kiểm tra lồng nuôi đặt trong vùng nuôi lồng.\n"
+    "2. Hợp tác xã nuôi cá lồng được ưu tiên thuê mặt nước trong vùng nuôi lồng.\n\n"
+    "Điều 12. Trách nhiệm của người nuôi cá lồng\n"
+    "1. Người nuôi cá lồng là thành viên hợp tác xã phải đăng ký lồng nuôi với Ủy ban nhân dân cấp xã.\n"
+    "2. Không thả cá giống bị bệnh vào lồng nuôi trong vùng nuôi lồng.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def cage_answerer(tmp_path_factory, store):
+    return _answerer_on(tmp_path_factory, store, "cage", {"luat-nuoi-ca-long.txt": CAGE_LAW})
+
+
+@pytest.mark.parametrize("question,defined", [
+    ("Luật Nuôi cá lồng định nghĩa vùng nuôi lồng là gì?", "Vùng nuôi lồng là khu vực"),
+    ("Vùng nuôi lồng theo Luật Nuôi cá lồng là gì?", "Vùng nuôi lồng là khu vực"),
+    ("Trong Luật Nuôi cá lồng, vùng nuôi lồng được hiểu là gì?", "Vùng nuôi lồng là khu vực"),
+    ("Cho em hỏi luật NCL giải thích lồng nuôi là gì?", "Lồng nuôi là khung"),
+])
+def test_the_definition_of_the_asked_term_leads_however_the_question_frames_it(cage_answerer, question, defined):
+    """The term a definition question asks about is read without the law it names, the verb
+    that frames it ("định nghĩa", "giải thích") or a courtesy (``definition_term``); that term's
+    definition leads, not another sentence of the form "… là …" that uses the term."""
+    a = cage_answerer.ask(question)
+    assert not a.refused, a.answer
+    assert a.answer.splitlines()[0].startswith(defined), a.answer

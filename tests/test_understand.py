@@ -59,6 +59,17 @@ def test_a_law_typed_in_lower_case_with_an_abbreviated_name_is_a_reference(quest
     assert ref in documents_named(question)
 
 
+@pytest.mark.parametrize("question, ref", [
+    ("luật TT&CN cấm những hành vi nào?", "Luật TT&CN"),
+    ("Luật BVNTTS năm 2031 bắt buộc những gì với người nuôi?", "Luật BVNTTS năm 2031"),
+    ("Luật TTCN 2030 áp dụng cho ai?", "Luật TTCN 2030"),
+])
+def test_a_law_named_by_its_initials_ends_with_them(question, ref):
+    """Initials are the whole name (with the year, if one follows): the words after them are
+    the question's, not the law's."""
+    assert documents_named(question) == (ref,)
+
+
 def test_a_code_s_name_is_not_read_as_a_law_s():
     assert documents_named("Theo Bộ luật Hàng hải, chủ tàu phải làm gì?") == ("Bộ luật Hàng hải",)
 

@@ -130,7 +130,7 @@ def _compile(units: dict) -> list[_Kind]:
         # unit, then an interrogative in the same clause. Matched with diacritics ("lương" is
         # not "lượng").
         nouns = _alternatives(spec.get("nouns", ()))
-        named = (re.compile(rf"(?<!\w)(?P<noun>{nouns})(?!\w)[^,;?.!\n]{{0,80}}?(?<!\w)(?:{interrogative})(?!\w)")
+        named = (re.compile(rf"(?<!\w)(?P<noun>{nouns})(?!\w)[^,;?.!\n]*?(?<!\w)(?:{interrogative})(?!\w)")
                  if nouns and interrogative else None)
         if not (parts or named) or not forms:
             continue
@@ -202,8 +202,10 @@ def _count_grammar(units_json: str) -> tuple[re.Pattern[str], frozenset, str] | 
     """What asks for a count ("bao nhiêu" / "mấy" then a word, on lower-case text with
     diacritics: folded, "tâm" would read as "tám" and "năm" as a number), the words that are no
     counted noun there (units of the other kinds, number words, function words, nouns counted
-    by listing), and the number pattern. A count asked after a verb that lists ("có bao nhiêu
-    trình độ", "gồm mấy loại": ``listed_after``) is marked: a list of the kinds answers it."""
+    by listing), and the number pattern. A count asked after a verb that lists and opens the
+    clause ("Có bao nhiêu trình độ …?", "Gồm mấy loại?": ``listed_after``) is marked: a list of
+    the kinds answers it. After a subject the same verb asks a count ("toàn tỉnh có bao nhiêu
+    HTX?")."""
     units = json.loads(units_json)
     spec = units.get("count") or {}
     if not spec:
@@ -218,7 +220,9 @@ def _count_grammar(units_json: str) -> tuple[re.Pattern[str], frozenset, str] | 
     number = rf"(?:\d+(?:[.,]\d+)*|(?:(?:{words})\s+){{0,4}}(?:{words}))" if words else r"\d+(?:[.,]\d+)*"
     listed = _alternatives(spec.get("listed_after", ()))
     # within one line: the question's forms are one per line (``question_forms``)
-    before = rf"(?P<listed>(?<!\w)(?:{listed})[ \t]+)?" if listed else ""
+    # the verb opens its clause, with no subject before it ("Có bao nhiêu trình độ …?"); after a
+    # subject it counts ("toàn tỉnh có bao nhiêu HTX?")
+    before = rf"(?P<listed>(?:^|(?<=[.?!;:,\n])[ \t]*)(?:{listed})[ \t]+)?" if listed else ""
     return re.compile(rf"{before}(?<!\w)(?:{ask})[ \t]+(?P<noun>\w+(?:[ \t]+\w+)?)"), frozenset(skip), number
 
 
@@ -291,8 +295,11 @@ def _count_kind(question: str) -> _Kind | None:
         if first in skip or m.group("noun") in skip or len(first) < 2 or first.isdigit():
             continue
         following = re.match(r"[ \t]+(\w+)", text[m.end():]) if by_ask else None
-        if (rest and rest[0] in demonstratives) or (following and following.group(1) in demonstratives):
-            continue  # "mấy hộ này", "mấy xã viên này": "these few", no question
+        # "mấy hộ này", "mấy xã viên này", "mấy tổ hợp tác ấy": "these few", no question (the
+        # demonstrative closes a noun of up to three words)
+        after = re.match(r"(?:[ \t]+\w+){1,2}", text[m.end():]) if by_ask else None
+        if (rest and rest[0] in demonstratives) or (after and set(after.group(0).split()) & demonstratives):
+            continue
         if (rest and rest[0] in which) or (following and following.group(1) in which):
             continue  # "vướng mắc về mấy chuyện gì?": which things, a list answers it
         heads = {first}

@@ -93,6 +93,7 @@ DOC_NAME = re.compile(
     r"(?: [A-ZĐÂĂÊÔƠƯ][^\s,.?;:]*(?: (?:[a-zđà-ỹ]|[A-ZĐÀ-Ỹ](?=[a-zđà-ỹ]))[^\s,.?;:]*){0,4})?"
     r"(?: (?:năm )?(?:19|20)\d{2})?")
 
+_INITIALS = re.compile(r"[A-ZĐ][A-ZĐ&]{1,9}")  # a name written as its initials ("BVMT", "HN&GĐ")
 # Words that end a law's name in running text ("Luật Cư trú quy định …"), compared with their
 # diacritics: "về" ends a name, "vệ" of "Luật Bảo vệ môi trường" does not.
 _NAME_STOP = {"quy", "có", "thì", "về", "được", "là", "gì", "như", "nói", "cho", "của", "theo", "khi", "nào", "ra", "đã",
@@ -159,6 +160,9 @@ def documents_named(text: str) -> tuple[str, ...]:
     for m in DOC_NAME.finditer(_cased(text)):
         words = m.group(0).split()
         cut = next((i for i, w in enumerate(words) if i >= 2 and w.lower() in _NAME_STOP), len(words))
+        if len(words) > 2 and _INITIALS.fullmatch(words[1]):  # "Luật HNGĐ cấm …": initials are the whole name
+            year = re.fullmatch(r"(?:năm )?(?:19|20)\d{2}", " ".join(words[2:4])) or re.fullmatch(r"(?:19|20)\d{2}", words[2])
+            cut = 2 + len(year.group(0).split()) if year else 2
         name = " ".join(words[:cut])
         if name == "Hiến pháp" or any(w[:1].isupper() or w.isdigit() for w in words[1:cut]) and len(name.split()) >= 2:
             if not (words[1:2] and words[1] in ("Bộ",)):
