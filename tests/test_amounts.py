@@ -471,3 +471,21 @@ def test_a_comparison_names_the_quantity_it_compares_by_its_noun(question, kinds
     query = SimpleNamespace(restored=question, typed=question, asked_before="")
     assert {k.name for k in compared_forms(query)} == kinds
     assert not asked_kinds(question_forms(query))  # the refusal check reads no amount from it
+
+
+@pytest.mark.parametrize("passages, stated", [
+    # the documents use the compound, and count it nowhere: a count of HTX is no count of it
+    (["Kết nạp thêm, để số HTX thành viên của Liên minh tăng gấp đôi so với năm 2029.",
+      "Mỗi năm thành lập mới 15 HTX nông nghiệp."], False),
+    (["Đến năm 2031 Liên minh có 60 HTX thành viên.", "số HTX thành viên tăng đều."], True),
+    (["Đến năm 2031 có 60 hợp tác xã là thành viên của Liên minh; số hợp tác xã thành viên tăng."], True),
+    # the documents never use the compound: the question's words are its own, any count answers
+    (["Mỗi năm thành lập mới 15 HTX nông nghiệp."], True),
+])
+def test_a_count_of_a_compound_noun_the_documents_use_is_stated_only_with_it(passages, stated):
+    """"bao nhiêu HTX thành viên": where the passages read write "HTX thành viên" as a term of
+    their own, its count is a number before "HTX" with "thành viên" after it in the same
+    sentence; "15 HTX nông nghiệp" counts other cooperatives."""
+    q = "Năm 2029 Liên minh hợp tác xã tỉnh có bao nhiêu HTX thành viên?"
+    assert "count" in asked_kinds(q)
+    assert check(q, passages).none_stated is (not stated)

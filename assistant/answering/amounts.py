@@ -67,6 +67,9 @@ class _Kind:
     nouns: re.Pattern[str] | None = None  # the nouns that name a quantity of this kind, anywhere
     confirm: re.Pattern[str] | None = None  # asking whether a stated amount holds ("đúng không")
     on_expanded: bool = False  # ``stated`` reads lower-case text with abbreviations expanded (counts)
+    # a count of a compound noun ("HTX thành viên"): the compound as the passages write it, and
+    # its count; used in place of ``stated`` when a passage read holds the compound
+    compound: tuple[re.Pattern[str], re.Pattern[str]] | None = None
     # what, right before a match, makes it no amount of this kind (a document's number before its
     # date: "Kế hoạch số 87/KH-UBND, ngày 21/9/2012" dates the plan, it sets no deadline)
     not_after: re.Pattern[str] | None = None
@@ -309,9 +312,19 @@ def _count_kind(question: str) -> _Kind | None:
         body = "|".join(re.escape(h) for h in sorted(heads))
         # "15 HTX" reads "15 htx (hợp tác xã)" once expanded: the abbreviation may come between
         stated = re.compile(rf"(?<!\w){number}\s+(?:[\w&]+\s+\()?(?:{body})(?!\w)")
+        # "bao nhiêu HTX thành viên": when the documents read use the noun with the next two
+        # words as a term of its own ("số HTX thành viên"), a count of it is stated with those
+        # words after the number in the same sentence, not by any count of HTX
+        words_after = (rest + (following.group(1).split() if following else []))[:2]
+        compound = None
+        if len(words_after) == 2 and not set(words_after) & (skip | demonstratives | which):
+            tail = re.escape(" ".join(words_after))
+            compound = (re.compile(rf"(?<!\w)(?:{body})(?!\w)(?:\s*\([^)]*\))?\s+{tail}(?!\w)"),
+                        re.compile(rf"(?<!\w){number}\s+(?:[\w&]+\s+\()?(?:{body})(?!\w)[^.;:\n]*?(?<!\w){tail}(?!\w)"))
         titles = _alternatives(spec.get("titles", ()))
         return _Kind("count", str(spec.get("label") or "số lượng"), None, stated, on_expanded=True,
-                     titles=re.compile(rf"(?<!\w)(?:{titles})(?!\w)[^;.\n]*$") if titles else None)
+                     titles=re.compile(rf"(?<!\w)(?:{titles})(?!\w)[^;.\n]*$") if titles else None,
+                     compound=compound)
     return None
 
 
@@ -675,6 +688,12 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     read: list[Unit] | None = None  # the units of every passage, split only when a check needs them
     read_folded: list[str] = []
     for kind, noun in asked:
+        if kind.compound is not None:
+            from ingest.vocab import vocab
+
+            key = id(vocab())
+            if any(kind.compound[0].search(_expanded_lower(t, key)) for t in passages):
+                kind = replace(kind, stated=kind.compound[1])
         # a quantity named by its noun ("lãi suất") is stated where the noun is, unless the noun
         # holds the unit itself ("độ tuổi": "từ đủ 16 tuổi" names it by the number)
         named = noun and not _holds_unit(noun, kind)
