@@ -489,3 +489,23 @@ def test_a_count_of_a_compound_noun_the_documents_use_is_stated_only_with_it(pas
     q = "Năm 2029 Liên minh hợp tác xã tỉnh có bao nhiêu HTX thành viên?"
     assert "count" in asked_kinds(q)
     assert check(q, passages).none_stated is (not stated)
+
+
+@pytest.mark.parametrize("question, passages, stated", [
+    ("Báo cáo 3 tháng gửi Sở Tài chính trước ngày nào?",
+     ["Định kỳ báo cáo kết quả về Sở Tài chính trước ngày 05 tháng 12 hằng năm."], False),
+    ("Báo cáo 3 tháng gửi Sở Tài chính trước ngày nào?",
+     ["Định kỳ báo cáo kết quả về Sở Tài chính trước ngày 05 tháng 12 hằng năm.",
+      "Báo cáo định kỳ 03 tháng gửi Sở Tài chính trước ngày 20 của tháng cuối quý."], True),
+    ("Hội nghị sơ kết 5 năm thực hiện đề án tổ chức trước ngày nào?",
+     ["Tổ chức sơ kết 05 năm thực hiện Đề án trước ngày 30 tháng 9 năm 2031."], True),
+    ("Hội nghị sơ kết 5 năm thực hiện đề án tổ chức trước ngày nào?",
+     ["Tổng kết 10 năm thực hiện Đề án trước ngày 30 tháng 9 năm 2036."], False),
+    # a date the question names is no qualifier
+    ("Hạn nộp là trước ngày 15 tháng 6 hay ngày nào khác?", ["Nộp hồ sơ trước ngày 20 tháng 6 hằng năm."], True),
+])
+def test_a_date_asked_of_a_thing_qualified_by_a_period_is_stated_only_where_that_period_is(question, passages, stated):
+    """"báo cáo 3 tháng … trước ngày nào?" asks the quarterly report's date: the annual report's
+    date answers another question (``qualified_by`` of the date kind in the vocabulary)."""
+    assert "date" in asked_kinds(question)
+    assert check(question, passages).none_stated is (not stated)

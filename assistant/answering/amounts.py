@@ -70,6 +70,9 @@ class _Kind:
     # a count of a compound noun ("HTX thành viên"): the compound as the passages write it, and
     # its count; used in place of ``stated`` when a passage read holds the compound
     compound: tuple[re.Pattern[str], re.Pattern[str]] | None = None
+    # what in a question qualifies the thing whose amount is asked ("báo cáo 6 tháng": which
+    # report), on folded text; the amount is stated only where the same qualifier is
+    qualifier: re.Pattern[str] | None = None
     # what, right before a match, makes it no amount of this kind (a document's number before its
     # date: "Kế hoạch số 87/KH-UBND, ngày 21/9/2012" dates the plan, it sets no deadline)
     not_after: re.Pattern[str] | None = None
@@ -151,7 +154,9 @@ def _compile(units: dict) -> list[_Kind]:
                          dateline=re.compile(rf"(?:{spec['dateline']})(?:ngày\s*(?:\d{{1,2}}\s*)?)?$")
                          if spec.get("dateline") else None,
                          **_periods(spec.get("periods") or {}), **_reviews(spec.get("reviews") or {}),
-                         compared=_compared(spec)))
+                         compared=_compared(spec),
+                         qualifier=re.compile("|".join(f"(?:{q})" for q in spec["qualified_by"]))
+                         if spec.get("qualified_by") else None))
     return out
 
 
@@ -554,6 +559,21 @@ def _stated(kind: _Kind, text: str, bound: _Bound | None = None, question: str =
     return False
 
 
+def _no_zeros(folded: str) -> str:
+    """Numbers without leading zeros ("06 thang" -> "6 thang")."""
+    return re.sub(r"(?<![\d.,])0+(?=\d)", "", folded)
+
+
+def _qualifiers(kind: _Kind, question: str) -> list[str]:
+    """The phrases of the question's asking part that qualify what the amount is of (the kind's
+    ``qualified_by`` in the vocabulary: "6 tháng" of "báo cáo 6 tháng … trước ngày nào?"),
+    folded, without leading zeros."""
+    if kind.qualifier is None:
+        return []
+    asking = fold("\n".join(asking_part(line) for line in (question or "").split("\n")))
+    return list(dict.fromkeys(_no_zeros(m.group(0)) for m in kind.qualifier.finditer(asking)))
+
+
 def _has_word(word: str, folded: str) -> bool:
     """``word`` (folded) occurs in ``folded`` as whole words."""
     return bool(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", folded))
@@ -698,7 +718,16 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
         # holds the unit itself ("độ tuổi": "từ đủ 16 tuổi" names it by the number)
         named = noun and not _holds_unit(noun, kind)
         item = _item_asked(kind, question)
-        if not named and item is None:
+        quals = _qualifiers(kind, question)
+        if quals:
+            # "báo cáo 6 tháng … trước ngày nào?": a date in a unit about the 6-month report,
+            # not the annual one's
+            if read is None:
+                read = _units_of(passages)
+                read_folded = [_folded_expanded(u.topic) for u in read]
+            among = [u for u, f in zip(read, read_folded) if all(_has_word(q, _no_zeros(f)) for q in quals)]
+            found = any(_stated(kind, u.text, bound, question, u.start) for u in among)
+        elif not named and item is None:
             # units partition a passage, so a passage states it when one of its units does
             found = any(_stated(kind, t, bound, question) for t in located)
         else:
