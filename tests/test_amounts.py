@@ -509,3 +509,17 @@ def test_a_date_asked_of_a_thing_qualified_by_a_period_is_stated_only_where_that
     date answers another question (``qualified_by`` of the date kind in the vocabulary)."""
     assert "date" in asked_kinds(question)
     assert check(question, passages).none_stated is (not stated)
+
+
+@pytest.mark.parametrize("question, passage, stated", [
+    ("Sở phải ban hành kế hoạch trong bao nhiêu ngày?", "Kế hoạch của Sở được áp dụng trong 05 năm.", False),
+    ("Sở phải ban hành kế hoạch trong bao nhiêu ngày?", "Ban hành kế hoạch trong thời hạn 15 ngày.", True),
+    ("Thẻ hội viên có giá trị mấy năm?", "Thẻ hội viên có giá trị 03 năm kể từ ngày cấp.", True),
+    ("Thẻ hội viên có giá trị mấy năm?", "Thẻ hội viên được cấp trong 10 ngày làm việc.", False),
+    ("Thẻ hội viên có giá trị bao lâu?", "Thẻ hội viên có giá trị 36 tháng.", True),  # no unit asked: any
+])
+def test_a_duration_asked_in_a_unit_is_stated_in_that_unit(question, passage, stated):
+    """"bao nhiêu ngày" is not answered by "05 năm" (``same_unit`` of the duration kind): the
+    number of another unit is another span."""
+    assert "duration" in asked_kinds(question)
+    assert check(question, [passage]).none_stated is (not stated)

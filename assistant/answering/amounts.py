@@ -73,6 +73,10 @@ class _Kind:
     # what in a question qualifies the thing whose amount is asked ("báo cáo 6 tháng": which
     # report), on folded text; the amount is stated only where the same qualifier is
     qualifier: re.Pattern[str] | None = None
+    # for a kind whose units are not interchangeable in an answer ("same_unit": "bao nhiêu ngày"
+    # is not answered by "05 năm"): each asked unit (folded) as the question names it after an ask
+    # word, and the amount stated in that unit
+    by_unit: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
     # what, right before a match, makes it no amount of this kind (a document's number before its
     # date: "Kế hoạch số 87/KH-UBND, ngày 21/9/2012" dates the plan, it sets no deadline)
     not_after: re.Pattern[str] | None = None
@@ -156,8 +160,33 @@ def _compile(units: dict) -> list[_Kind]:
                          **_periods(spec.get("periods") or {}), **_reviews(spec.get("reviews") or {}),
                          compared=_compared(spec),
                          qualifier=re.compile("|".join(f"(?:{q})" for q in spec["qualified_by"]))
-                         if spec.get("qualified_by") else None))
+                         if spec.get("qualified_by") else None,
+                         by_unit=_by_unit(spec, ask, number) if spec.get("same_unit") else ()))
     return out
+
+
+def _by_unit(spec: dict, ask: str, number: str) -> tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]:
+    """Each unit of a kind whose units an answer may not swap: how a question asks for it ("mấy
+    ngày", folded) and how a passage states it ("30 ngày")."""
+    out = []
+    for unit in dict.fromkeys(spec.get("asked", ())):
+        if unit not in spec.get("stated", ()) or not ask:
+            continue
+        out.append((re.compile(rf"(?<!\w)(?:{ask})\s+{re.escape(fold(unit))}(?![\w²])"),
+                    re.compile(rf"(?<!\w)(?:{number})\s*{re.escape(unit.lower())}(?![\w²])")))
+    return tuple(out)
+
+
+def _in_asked_unit(kind: _Kind, question: str) -> _Kind:
+    """``kind`` stated only in the units the question asks it in ("bao nhiêu ngày": days), when
+    its vocabulary says its units are not interchangeable and the question names some."""
+    if not kind.by_unit:
+        return kind
+    folded = fold(question or "")
+    forms = [stated for asked, stated in kind.by_unit if asked.search(folded)]
+    if not forms:
+        return kind
+    return replace(kind, stated=re.compile("|".join(f"(?:{f.pattern})" for f in forms)))
 
 
 def _compared(spec: dict) -> re.Pattern[str] | None:
@@ -708,6 +737,7 @@ def check(question: str, passages: Sequence[str], words: Sequence[str] = ()) -> 
     read: list[Unit] | None = None  # the units of every passage, split only when a check needs them
     read_folded: list[str] = []
     for kind, noun in asked:
+        kind = _in_asked_unit(kind, question)
         if kind.compound is not None:
             from ingest.vocab import vocab
 
