@@ -184,15 +184,18 @@ def fact_reason(facts: ScopeFacts, amounts: AmountCheck, query: Query, missing_d
     named by none of them (a question naming no province is not refused for this: "Ủy ban nhân
     dân tỉnh" and a law's "Ủy ban nhân dân cấp tỉnh" are the same body under names the
     vocabulary may not relate); or the year asked about is named by none of the province's
-    documents."""
+    documents (checked first: it explains any amount not stated for that year, and the refusal
+    names the year)."""
+    if facts.absent_years:
+        # first: a year the province's documents never name is why no amount is stated for it
+        # ("Đến năm 2035 Kiên Giang muốn có bao nhiêu HTX?"), and the refusal names that year
+        return "period_not_covered"
     if amounts.none_stated:
         return "amount_not_stated"
     if any(d in query.sources or (query.has("figure") and _named_where_asked(d, query)) for d in missing_documents):
         return "document_not_loaded"
     if facts.province_agency_absent:
         return "agency_not_in_scope"
-    if facts.absent_years:
-        return "period_not_covered"
     return None
 
 
