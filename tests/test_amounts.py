@@ -217,10 +217,22 @@ def test_a_unit_states_the_asked_amount_only_in_the_asked_unit():
     ("Cần tối thiểu mấy thành viên để lập tổ hợp tác?", "Tổ hợp tác có từ hai thành viên trở lên."),
     ("Mỗi xã xây dựng bao nhiêu mô hình điểm?", "xây dựng 03 mô hình điểm về liên kết"),
     ("Một con bò quy đổi bằng bao nhiêu đơn vị vật nuôi?", "bò thịt tương đương 1,0 đơn vị vật nuôi"),
+    # a share of the whole states how many are needed
+    ("Cần bao nhiêu thành viên hội đồng quản trị tán thành thì nghị quyết được thông qua?",
+     "Nghị quyết được thông qua khi có quá nửa tổng số thành viên hội đồng quản trị biểu quyết tán thành."),
+    ("Phải có mấy đại biểu đề nghị thì kỳ họp bất thường được triệu tập?",
+     "Kỳ họp bất thường được triệu tập khi có ít nhất một phần ba tổng số đại biểu đề nghị."),
+    ("Đại hội cần bao nhiêu xã viên dự họp?", "Đại hội thành viên được tiến hành khi có 2/3 số xã viên tham dự."),
 ])
 def test_a_count_is_stated_as_a_number_before_the_counted_noun(question, passage):
     assert asked_kinds(question) == ("count",)
     assert not check(question, [passage]).missing
+
+
+def test_a_share_of_the_whole_never_states_the_size_of_the_whole():
+    q = "Theo luật, một tổ hợp tác phải có tối thiểu bao nhiêu thành viên?"
+    assert check(q, ["Việc quyết định được thông qua khi có quá nửa tổng số thành viên đồng ý."]).none_stated
+    assert not check(q, ["Tổ hợp tác gồm từ 02 thành viên trở lên."]).none_stated
 
 
 def test_a_count_not_stated_is_missing_whatever_other_numbers_the_passage_has():
@@ -310,11 +322,19 @@ def test_a_maximum_or_a_minimum_is_not_answered_by_the_opposite_bound(question, 
     ("Tôi với mấy anh em trồng tiêu muốn lập HTX. Phải nộp hồ sơ ở cơ quan nào?", ()),
     ("Nhà tôi có mấy con bò, đang nuôi ở vườn. Chuồng phải cách nhà ở bao xa theo luật?", ()),
     ("Bọn mình bỏ ra bao nhiêu công sức rồi. Giờ muốn giải thể HTX thì làm thế nào?", ()),
+    # ... and "mấy" before a noun in a clause that asks yes or no; in a clause of its own it asks
+    ("Em với mấy bạn cùng xóm góp vốn mở tiệm thì có cần đăng ký HTX không?", ()),
+    ("nha minh trong may cay sau rieng thi co duoc ho tro giong ko?", ()),
+    ("Tổ hợp tác cần mấy thành viên, có cần chứng thực không?", ("count",)),
     # the asking sentence still asks, and a message with no "?" is read whole
     ("Tôi với mấy hộ muốn lập HTX. Cần tối thiểu mấy thành viên?", ("count",)),
     ("Cho hỏi HTX được vay tối đa bao nhiêu tiền", ("money",)),
     # a confirmation reads the amount stated in the sentence before
     ("Lãi suất cho vay là 5%/năm. Có đúng không?", ("percent",)),
+    ("Kế hoạch ghi Quỹ phải đạt 50 tỷ đồng vào năm 2020. Xác nhận giúp tôi để tôi đưa vào báo cáo.", ("money",)),
+    # ... when it only confirms: a yes/no question of its own after an amount told asks none
+    ("Bên mua đặt cọc 20 triệu đồng rồi bỏ không mua. Tôi có phải trả lại tiền cọc không?", ()),
+    ("HTX em có 12 thành viên, vốn góp 300 triệu. Có phải đăng ký lại với UBND xã không?", ()),
 ])
 def test_only_the_sentences_that_ask_ask_for_an_amount(question, kinds):
     assert set(asked_kinds(question)) == set(kinds)

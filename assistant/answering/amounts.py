@@ -304,6 +304,21 @@ _COUNT_BY_NUMBER = re.compile(r"(?<!\w)(?<!con )(?<!chữ )số(?:[ \t]+lượng
 _SHARE_BEFORE = re.compile(r"(?:tỷ lệ|tỉ lệ|phần trăm|%)[ \t]*$")
 
 
+def _few_in_yes_no(text: str, m: re.Match, yes_no: set[str]) -> bool:
+    """"mấy" before a noun in a clause that asks yes or no ("Em với mấy bạn góp vốn thì có cần
+    đăng ký HTX không?") means "a few": the clause ends with a yes/no particle (the vocabulary's
+    ``yes_no`` of the count) and "?". In a clause of its own it still asks ("Tổ hợp tác cần mấy
+    thành viên, có cần chứng thực không?"); "bao nhiêu" is left asking too ("được vay bao nhiêu
+    không?" wants the amount)."""
+    if not m.group(0).startswith("mấy"):
+        return False
+    end = re.search(r"[,;:.?!\n]", text[m.end():])
+    if end is None or end.group(0) != "?":
+        return False
+    words = re.findall(r"\w+", text[m.end():m.end() + end.start()])
+    return bool(words) and words[-1] in yes_no
+
+
 def _count_kind(question: str) -> _Kind | None:
     """"Lâm Đồng đặt mục tiêu bao nhiêu HTX?", "số HTX có sản phẩm OCOP là bao nhiêu?": a count
     of the noun after the ask word (or after "số"), stated as a number right before that noun
@@ -322,6 +337,7 @@ def _count_kind(question: str) -> _Kind | None:
     text = nfc(question or "").lower()
     demonstratives = {w.lower() for w in spec.get("demonstratives", ())}
     which = {w.lower() for w in spec.get("which", ())}
+    yes_no = {w.lower() for w in spec.get("yes_no", ())}
     found = [(m.start(), m, True) for m in asks.finditer(text)]
     found += [(m.start(), m, False) for m in _COUNT_BY_NUMBER.finditer(text)
               if not _SHARE_BEFORE.search(text[max(0, m.start() - 12):m.start()])]
@@ -339,13 +355,22 @@ def _count_kind(question: str) -> _Kind | None:
             continue
         if (rest and rest[0] in which) or (following and following.group(1) in which):
             continue  # "vướng mắc về mấy chuyện gì?": which things, a list answers it
+        if by_ask and _few_in_yes_no(text, m, yes_no):
+            continue  # "Em với mấy bạn góp vốn thì có cần đăng ký không?": "a few friends"
         heads = {first}
         expanded = expand_abbreviations(first).lower().split()
         if len(expanded) > 1:  # "htx (hợp tác xã)": also its expansion's first word
             heads.add(expanded[1].strip("()"))
         body = "|".join(re.escape(h) for h in sorted(heads))
         # "15 HTX" reads "15 htx (hợp tác xã)" once expanded: the abbreviation may come between
-        stated = re.compile(rf"(?<!\w){number}\s+(?:[\w&]+\s+\()?(?:{body})(?!\w)")
+        # "ít nhất hai phần ba tổng số đại biểu", "quá nửa tổng số thành viên", "2/3 số thành
+        # viên": a share of the whole states how many must do what the question says they do
+        # ("cần bao nhiêu đại biểu tán thành?"); it never states the size of the whole ("tổ hợp
+        # tác phải có tối thiểu bao nhiêu thành viên?": the clause ends at the noun)
+        does = re.match(r"[^,;:.?!\n]*?\w", text[m.end():]) is not None
+        share = (rf"|(?:{number}\s+phần\s+{number}|\d+/\d+|(?:quá\s+|một\s+)?nửa)\s+(?:tổng\s+)?số\s+"
+                 if does else "")
+        stated = re.compile(rf"(?<!\w)(?:{number}\s+{share})(?:[\w&]+\s+\()?(?:{body})(?!\w)")
         # "bao nhiêu HTX thành viên": when the documents read use the noun with the next two
         # words as a term of its own ("số HTX thành viên"), a count of it is stated with those
         # words after the number in the same sentence, not by any count of HTX
@@ -354,7 +379,7 @@ def _count_kind(question: str) -> _Kind | None:
         if len(words_after) == 2 and not set(words_after) & (skip | demonstratives | which):
             tail = re.escape(" ".join(words_after))
             compound = (re.compile(rf"(?<!\w)(?:{body})(?!\w)(?:\s*\([^)]*\))?\s+{tail}(?!\w)"),
-                        re.compile(rf"(?<!\w){number}\s+(?:[\w&]+\s+\()?(?:{body})(?!\w)[^.;:\n]*?(?<!\w){tail}(?!\w)"))
+                        re.compile(rf"(?<!\w)(?:{number}\s+{share})(?:[\w&]+\s+\()?(?:{body})(?!\w)[^.;:\n]*?(?<!\w){tail}(?!\w)"))
         titles = _alternatives(spec.get("titles", ()))
         return _Kind("count", str(spec.get("label") or "số lượng"), None, stated, on_expanded=True,
                      titles=re.compile(rf"(?<!\w)(?:{titles})(?!\w)[^;.\n]*$") if titles else None,
@@ -467,7 +492,7 @@ def _asked(question: str) -> list[tuple[_Kind, str]]:
             # "Quỹ cho vay lãi suất mấy %/năm?": asked by its unit, the quantity named in the
             # same clause all the same
             out.append((k, _noun_in_asking_clause(k, asking)))
-        elif k.confirm is not None and k.confirm.search(whole_folded) and k.stated.search(whole_lower):
+        elif k.confirm is not None and _confirms(k, question or ""):
             # "lãi suất là 3%/năm đúng không?": confirming an amount asks whether the documents
             # state one of that kind (of the quantity the question names, when it names one)
             n = k.nouns.search(whole_lower) if k.nouns is not None else None
@@ -476,6 +501,35 @@ def _asked(question: str) -> list[tuple[_Kind, str]]:
     if count is not None:
         out.append((count, ""))
     return out
+
+
+@lru_cache(maxsize=8)
+def _yes_no_confirms(units_json: str) -> frozenset[str]:
+    """The confirm phrases that also ask yes or no of anything (``confirm_in_sentence``: "có
+    phải", "hay không"), folded."""
+    return frozenset(fold(w) for w in json.loads(units_json).get("confirm_in_sentence", ()))
+
+
+def _confirms(kind: _Kind, question: str) -> bool:
+    """Whether ``question`` asks to confirm an amount of ``kind``: a sentence holds a confirm
+    phrase and states the amount ("Thuế suất là 10% phải không?"), or another sentence states
+    it ("Lãi suất là 5%/năm. Có đúng không?", "… 50 tỷ đồng vào năm 2020. Xác nhận giúp tôi.").
+    A phrase that also asks yes or no of anything ("có phải": must I; "hay không";
+    ``confirm_in_sentence`` in the vocabulary) confirms only an amount in its own sentence: "Nó
+    đặt cọc 20 triệu rồi bỏ không mua. Tôi có phải trả lại cọc không?" asks about the deposit's
+    fate, not whether 20 million is stated anywhere."""
+    only_own = _yes_no_confirms(_units_json())
+    lower = nfc(question).lower()
+    for line in question.split("\n"):
+        for m in _SENTENCE.finditer(line):
+            found = kind.confirm.search(fold(m.group(0)))
+            if found is None:
+                continue
+            if kind.stated.search(nfc(m.group(0)).lower()):
+                return True
+            if found.group(0) not in only_own and kind.stated.search(lower):
+                return True
+    return False
 
 
 def _noun_in_asking_clause(kind: _Kind, asking: str) -> str:
