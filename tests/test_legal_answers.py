@@ -461,3 +461,40 @@ def test_the_definition_of_the_asked_term_leads_however_the_question_frames_it(c
     a = cage_answerer.ask(question)
     assert not a.refused, a.answer
     assert a.answer.splitlines()[0].startswith(defined), a.answer
+
+
+YOUTH_LAW = (
+    "Luật Thanh niên nông thôn\n\n"
+    "Điều 1. Phạm vi điều chỉnh\n"
+    "Luật này quy định về chính sách đối với thanh niên sinh sống ở nông thôn.\n\n"
+    "Điều 6. Hỗ trợ thanh niên lập nghiệp\n"
+    "1. Nhà nước hỗ trợ thanh niên nông thôn vay vốn ưu đãi để lập nghiệp, thành lập tổ hợp tác, hợp tác xã.\n"
+    "2. Thanh niên được ưu tiên đào tạo nghề nông nghiệp công nghệ cao.\n"
+)
+
+LENDING_LAW = (
+    "Luật Cho vay tài sản\n\n"
+    "Điều 1. Phạm vi điều chỉnh\n"
+    "Luật này quy định về hợp đồng vay tài sản giữa các tổ chức, cá nhân.\n\n"
+    "Điều 8. Lãi suất\n"
+    "1. Lãi suất vay do các bên thỏa thuận nhưng không được vượt quá 20%/năm của khoản tiền vay.\n"
+    "2. Bên vay phải trả nợ đúng hạn đã thỏa thuận.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def two_laws_answerer(tmp_path_factory, store):
+    return _answerer_on(tmp_path_factory, store, "twolaws", {"luat-thanh-nien-nong-thon.txt": YOUTH_LAW,
+                                                             "luat-cho-vay-tai-san.txt": LENDING_LAW})
+
+
+def test_an_amount_asked_of_a_named_law_is_looked_for_in_that_law(two_laws_answerer):
+    """The rate another law states is not what the named law says; a law named in another
+    sentence of the message does not bind the amount."""
+    a = two_laws_answerer.ask("Thanh niên lập nghiệp được vay với lãi suất bao nhiêu theo Luật Thanh niên nông thôn?")
+    assert a.refused and a.metadata["refusal_reason"] == "amount_not_stated", a.answer
+    b = two_laws_answerer.ask("Theo Luật Cho vay tài sản, lãi suất vay tối đa là bao nhiêu?")
+    assert not b.refused and "20%/năm" in b.answer, b.answer
+    c = two_laws_answerer.ask("Lãi suất vay tối đa là bao nhiêu phần trăm một năm? "
+                              "Còn Luật Thanh niên nông thôn hỗ trợ thanh niên những gì?")
+    assert not c.refused and "20%/năm" in c.answer, c.answer

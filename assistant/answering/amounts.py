@@ -475,6 +475,12 @@ def asking_part(text: str) -> str:
     return "\n".join(p.strip() for p in keep)
 
 
+def amount_sentences(question: str) -> list[str]:
+    """The sentences of the question that ask for an amount (of those that ask: ``asking_part``)."""
+    return [m.group(0) for line in (question or "").split("\n")
+            for m in _SENTENCE.finditer(asking_part(line)) if m.group(0).strip() and _asked(m.group(0))]
+
+
 def _asked(question: str) -> list[tuple[_Kind, str]]:
     """The kinds asked, each with the noun that named the quantity ("lãi suất"; "" when the kind
     is asked by its unit alone). Only the sentences that ask are read (``asking_part``), except

@@ -26,6 +26,7 @@ from typing import Any, Iterator
 from langchain_core.runnables import RunnableLambda
 
 from index.retriever import documents_matching
+from ingest.normalize import fold
 from index.types import Hit, SearchFilters
 
 from assistant.answering import compose as composer
@@ -104,6 +105,21 @@ def _covers(asked: str, province: str, snap) -> bool:
 
     fn = getattr(vocab, "covers", None)
     return fn is None or fn(asked, province, (m.date for m in snap.docs.values() if m.province == province))
+
+
+def _named_with_amount(query: Query, snap: CorpusSnapshot) -> tuple[str, ...]:
+    """The loaded documents named in a sentence that asks an amount ("Thanh niên được vay tối
+    đa bao nhiêu, lãi suất bao nhiêu theo Luật Thanh niên?"): that amount is looked for in them
+    only. A document named in another sentence of the message ("Tây Ninh phấn đấu lập bao nhiêu
+    HTX? … theo Bộ luật Dân sự thì …?") does not bind it."""
+    from assistant.answering.amounts import amount_sentences
+
+    refs = query.analysis.documents if query.analysis is not None else ()
+    if not refs:
+        return ()
+    asking = [fold(t) for form in dict.fromkeys((query.restored, query.typed)) for t in amount_sentences(form)]
+    inside = [r for r in refs if any(fold(r) in t for t in asking)]
+    return tuple(documents_matching(snap.docs, inside)) if inside else ()
 
 
 class AnswerService:
@@ -299,8 +315,12 @@ class AnswerService:
         weights = run.weights or self.weights
         top_dense = max((h.dense_score for h in (run.searches[0].hits if run.searches else ())), default=0.0)
         facts = scope_check(q, snap, run.scope_docs)
-        # the amount asked is looked for in the named provinces' own and the national documents
+        # the amount asked is looked for in the named provinces' own and the national documents,
+        # and, when the question names loaded documents ("… lãi suất bao nhiêu theo Luật Thanh
+        # niên?"), in theirs: what another document states is not what the named one says
         read = [c for c in run.cands if c.chunk.doc_id not in facts.partners] if facts.partners else run.cands
+        named = _named_with_amount(q, snap)
+        read = [c for c in read if c.chunk.doc_id in named] or read
         amounts = amount_check(question_forms(q), read, facts.all_words)
         run.decision = d = decide(q, run.cands, top_dense, snap, weights, facts, run.missing_provinces,
                                   run.missing_documents, amounts)
