@@ -193,6 +193,13 @@ def test_an_agency_the_province_does_not_mention_is_refused_and_named(answerer):
     assert not other.refused and "không nhắc đến Điện lực" not in other.answer, other.answer
 
 
+def test_a_department_the_province_s_plans_never_name_is_refused_and_named(answerer):
+    """Sở Y tế is a department of every province, though no bundled plan assigns it work."""
+    ans = answerer.ask("Kế hoạch của Lâm Đồng giao Sở Y tế những nhiệm vụ gì về HTX?")
+    assert ans.refused and ans.metadata["refusal_reason"] == "agency_not_in_scope", ans.answer
+    assert "Sở Y tế" in ans.answer, ans.answer
+
+
 def test_a_year_the_province_s_documents_do_not_cover_is_refused_and_named(answerer):
     ans = answerer.ask("Đến năm 2035 Kiên Giang muốn có bao nhiêu hợp tác xã?")
     assert ans.refused and ans.metadata["refusal_reason"] == "period_not_covered", ans.answer

@@ -100,6 +100,18 @@ def test_national_bodies_and_2025_renamings():
     assert set(V.related_agencies("Sở Nông nghiệp và Môi trường")) >= {"Sở Nông nghiệp và Phát triển nông thôn", "Sở Tài nguyên và Môi trường"}
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Sở Y tế hướng dẫn an toàn thực phẩm cho HTX", ["Sở Y tế"]),
+    ("Sở GD&ĐT và Sở Tư pháp phối hợp tuyên truyền", ["Sở Giáo dục và Đào tạo", "Sở Tư pháp"]),
+    ("Ban Dân tộc tỉnh hỗ trợ HTX vùng đồng bào", ["Ban Dân tộc tỉnh"]),
+    ("Công an tỉnh và Bộ Chỉ huy Quân sự tỉnh", ["Công an tỉnh", "Bộ Chỉ huy Quân sự tỉnh"]),
+])
+def test_every_standard_provincial_department_is_an_agency(text, expected):
+    """The departments every province has, not only those the bundled plans name: a user's own
+    plan assigns work to them, and a question about one is about that agency."""
+    assert find_agencies(text) == expected
+
+
 def test_no_aliases_copied_from_single_documents_in_python():
     from pathlib import Path
 
@@ -113,20 +125,20 @@ def test_no_aliases_copied_from_single_documents_in_python():
 def test_user_vocabulary_from_the_data_dir(tmp_path):
     (tmp_path / "vocab").mkdir()
     (tmp_path / "vocab" / "agencies.json").write_text(json.dumps({"agencies": [
-        {"name": "Sở Y tế", "scope": "local", "aliases": ["SYT"]}]}, ensure_ascii=False), encoding="utf-8")
+        {"name": "Ban Quản lý Khu kinh tế", "scope": "local", "aliases": ["BQLKKT"]}]}, ensure_ascii=False), encoding="utf-8")
     (tmp_path / "vocab" / "provinces.json").write_text(json.dumps({"provinces": [
         {"name": "Hà Nội", "kind": "thành phố", "era": "both", "aliases": ["Thủ đô"]}]}, ensure_ascii=False), encoding="utf-8")
     v = load_vocab(tmp_path)
-    assert v.find_agencies("SYT chủ trì") == ["Sở Y tế"]
+    assert v.find_agencies("BQLKKT chủ trì") == ["Ban Quản lý Khu kinh tế"]
     assert v.find_provinces("ở Thủ đô") == ["Hà Nội"]
     assert len(v.provinces) == len(load_vocab(None).provinces)  # replaced, not duplicated
-    assert load_vocab(None).find_agencies("SYT chủ trì") == []
+    assert load_vocab(None).find_agencies("BQLKKT chủ trì") == []
     try:
         V.use_data_dir(tmp_path)
-        assert find_agencies("Sở Y tế") == ["Sở Y tế"]
+        assert find_agencies("Ban Quản lý Khu kinh tế") == ["Ban Quản lý Khu kinh tế"]
     finally:
         V.use_data_dir(None)
-    assert find_agencies("Sở Y tế") == []
+    assert find_agencies("Ban Quản lý Khu kinh tế") == []
 
 
 def test_a_successor_s_documents_cover_an_old_province_only_from_the_merger_on():
