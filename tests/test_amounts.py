@@ -326,6 +326,16 @@ def test_a_maximum_or_a_minimum_is_not_answered_by_the_opposite_bound(question, 
     ("Em với mấy bạn cùng xóm góp vốn mở tiệm thì có cần đăng ký HTX không?", ()),
     ("nha minh trong may cay sau rieng thi co duoc ho tro giong ko?", ()),
     ("Tổ hợp tác cần mấy thành viên, có cần chứng thực không?", ("count",)),
+    # ... and "mấy" as the plural of speech, its noun going on, in a sentence that asks otherwise
+    ("Ở Khánh Hòa ai lo đào tạo cho mấy anh chị làm kế toán HTX mới vào nghề vậy?", ()),
+    ("Tỉnh có chính sách gì cho HTX không, hay chỉ hỗ trợ mấy doanh nghiệp lớn ngoài khu công nghiệp thôi?", ()),
+    ("Báo cáo gửi cho những cơ quan nào, mấy kỳ?", ("count",)),
+    ("Mỗi năm huyện lập mấy HTX kiểu mới và ai chủ trì?", ("count",)),
+    # a classifier points back to a noun named before: no counted noun of its own
+    ("Huyện mình mỗi năm lập mới HTX, được bao nhiêu cái rồi?", ()),
+    # a unit that, folded, spells another word is read as written
+    ("Một con heo xuất chuồng nặng bao nhiêu ký?", ("weight",)),
+    ("Báo cáo tình hình HTX mỗi năm mấy kỳ?", ("count",)),
     # the asking sentence still asks, and a message with no "?" is read whole
     ("Tôi với mấy hộ muốn lập HTX. Cần tối thiểu mấy thành viên?", ("count",)),
     ("Cho hỏi HTX được vay tối đa bao nhiêu tiền", ("money",)),

@@ -395,6 +395,10 @@ RABBIT_LAW = (
     "1. Tổ chức, cá nhân vận chuyển thỏ giống ra ngoài tỉnh phải có Giấy phép vận chuyển thỏ giống.\n"
     "2. Bộ trưởng Bộ Nông nghiệp và Môi trường quy định chi tiết hồ sơ, trình tự, thời hạn cấp Giấy phép "
     "vận chuyển thỏ giống.\n\n"
+    "Điều 7. Tập huấn\n"
+    "1. Cán bộ thú y được cử đi tập huấn không quá 06 tháng mỗi đợt.\n"
+    "2. Cán bộ thú y được trại thỏ cử đi tập huấn mà tự ý bỏ tập huấn thì phải đền bù chi phí tập huấn "
+    "theo quy định của Chính phủ.\n\n"
     "Điều 8. Hội đồng thẩm định giống thỏ và Ban kiểm soát trại thỏ\n"
     "1. Nhiệm kỳ của Hội đồng thẩm định giống thỏ do luật định.\n"
     "2. Nhiệm kỳ của Ban kiểm soát trại thỏ là 02 năm.\n"
@@ -411,6 +415,8 @@ def rabbit_answerer(tmp_path_factory, store):
     ("Nhiệm kỳ của Hội đồng thẩm định giống thỏ là mấy năm?", None),
     ("Giấy chứng nhận đủ điều kiện chăn nuôi thỏ có thời hạn mấy năm?", "03 năm"),
     ("Nhiệm kỳ của Ban kiểm soát trại thỏ là mấy năm?", "02 năm"),
+    # a sentence that leaves a cost to the Government leaves no duration
+    ("Cán bộ thú y được trại thỏ cử đi tập huấn tối đa bao lâu?", "06 tháng"),
 ])
 def test_an_amount_the_law_leaves_to_another_instrument_is_not_stated(rabbit_answerer, question, stated):
     """A law that leaves a matter to another instrument ("Bộ trưởng … quy định chi tiết … thời

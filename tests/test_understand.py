@@ -208,3 +208,17 @@ def test_the_issuer_of_a_cited_document_is_not_the_agency_asked_about(u, questio
     else:
         assert q.agencies == asked, q.agencies
         assert tuple(q.analysis.agencies) == asked  # the search favours the same agencies
+
+
+@pytest.mark.parametrize("question, law", [
+    ("Chỉ thị 1558/CT-UBND của Kiên Giang đánh giá HTX sau 5 năm làm theo Luật HTX 2012 còn những hạn chế gì?",
+     "Luật HTX 2012"),
+    ("Kế hoạch 87/KH-UBND nêu các HTX chuyển đổi theo Luật HTX năm 2012 còn những tồn tại gì?", "Luật HTX năm 2012"),
+])
+def test_a_document_after_the_clause_s_own_source_is_its_object(question, law):
+    """A clause has one source: the document that opens it; a law named later, after "theo", is
+    what that document speaks of, not a second source."""
+    refs = documents_named(question)
+    assert law in refs, refs
+    assert law not in documents_cited(question, refs)
+    assert law in documents_cited(f"Theo {law}, HTX phải có bao nhiêu thành viên?", documents_named(f"Theo {law}, HTX phải có bao nhiêu thành viên?"))

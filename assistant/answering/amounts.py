@@ -103,6 +103,9 @@ class _Kind:
     # the nouns by which a comparison names a quantity of this kind ("hạn" of a date, "vốn" of
     # money; ``nouns`` and ``compared`` in the vocabulary), on lower-case text with diacritics
     compared: re.Pattern[str] | None = None
+    # the ask word and a unit that, folded, spells another word ("bao nhiêu ký": "mấy kỳ" is no
+    # weight), on lower-case text with diacritics (``asked_written`` in the vocabulary)
+    asked_written: re.Pattern[str] | None = None
 
 
 def _alternatives(words: Iterable[str], folded: bool = False) -> str:
@@ -131,6 +134,11 @@ def _compile(units: dict) -> list[_Kind]:
         asked_units = _alternatives(spec.get("asked", ()), folded=True)
         alone = _alternatives(spec.get("asked_alone", ()), folded=True)
         parts = [rf"(?<!\w)(?:{ask})\s+(?:{asked_units})(?![\w²])"] if asked_units and ask else []
+        # units that, folded, spell another word ("ký" and "kỳ", "cân" and "cần"): matched as written
+        written_units = _alternatives(spec.get("asked_written", ()))
+        ask_written = _alternatives(units.get("ask_words", ()))
+        written = (re.compile(rf"(?<!\w)(?:{ask_written})\s+(?:{written_units})(?![\w²])")
+                   if written_units and ask_written else None)
         if alone:
             parts.append(rf"(?<!\w)(?:{alone})(?!\w)")
         stated = _alternatives(spec.get("stated", ()))
@@ -142,7 +150,7 @@ def _compile(units: dict) -> list[_Kind]:
         nouns = _alternatives(spec.get("nouns", ()))
         named = (re.compile(rf"(?<!\w)(?P<noun>{nouns})(?!\w)[^,;?.!\n]*?(?<!\w)(?:{interrogative})(?!\w)")
                  if nouns and interrogative else None)
-        if not (parts or named) or not forms:
+        if not (parts or named or written) or not forms:
             continue
         not_after = spec.get("not_after")
         event_words = tuple(spec.get("events", ()))
@@ -161,7 +169,8 @@ def _compile(units: dict) -> list[_Kind]:
                          compared=_compared(spec),
                          qualifier=re.compile("|".join(f"(?:{q})" for q in spec["qualified_by"]))
                          if spec.get("qualified_by") else None,
-                         by_unit=_by_unit(spec, ask, number) if spec.get("same_unit") else ()))
+                         by_unit=_by_unit(spec, ask, number) if spec.get("same_unit") else (),
+                         asked_written=written))
     return out
 
 
@@ -252,7 +261,7 @@ def _count_grammar(units_json: str) -> tuple[re.Pattern[str], frozenset, str] | 
         return None
     skip = {w.lower() for w in (*spec.get("not_counted", ()), *spec.get("not_nouns", ()), *units.get("number_words", ()))}
     for kind in (units.get("units") or {}).values():
-        skip.update(w.lower() for w in (*kind.get("asked", ()), *kind.get("asked_alone", ())))
+        skip.update(w.lower() for w in (*kind.get("asked", ()), *kind.get("asked_written", ()), *kind.get("asked_alone", ())))
     words = _alternatives(units.get("number_words", ()))
     number = rf"(?:\d+(?:[.,]\d+)*|(?:(?:{words})\s+){{0,4}}(?:{words}))" if words else r"\d+(?:[.,]\d+)*"
     listed = _alternatives(spec.get("listed_after", ()))
@@ -319,6 +328,30 @@ def _few_in_yes_no(text: str, m: re.Match, yes_no: set[str]) -> bool:
     return bool(words) and words[-1] in yes_no
 
 
+_PLURAL_TAIL = 3  # words after "mấy <noun>" in its clause that make it a noun phrase, not a question
+
+
+def _plural_before_another_ask(text: str, m: re.Match, others: str, yes_no: set[str]) -> bool:
+    """"mấy" as the plural of speech ("ai lo trả lương cho mấy bạn trẻ có bằng đại học?", "hay
+    chỉ toàn mấy cô chú lớn tuổi thôi ạ?"): the noun after it goes on in its clause (a modifier
+    or a predicate of at least ``_PLURAL_TAIL`` words) and the sentence asks with another word
+    (the count's ``other_asks``: "ai", "gì", "ở đâu"; or a yes/no particle closing a clause). A
+    "mấy <noun>" that ends its clause asks, whatever else the sentence asks ("báo cáo gửi cho
+    những ai, mấy kỳ?", "cần mấy thành viên, có cần chứng thực không?")."""
+    if not m.group(0).startswith("mấy") or not others:
+        return False
+    tail = re.split(r"(?<!\w)(?:và|còn)(?!\w)", re.match(r"[^,;:.?!\n]*", text[m.end():]).group(0))[0]
+    if len(re.findall(r"\w+", tail)) < _PLURAL_TAIL:
+        return False
+    start = max((c.end() for c in re.finditer(r"[.?!\n]", text[:m.start()])), default=0)
+    end = re.search(r"[.?!\n]|$", text[m.end():])
+    sentence = text[start:m.start()] + " " + text[m.end():m.end() + end.start()]
+    if re.search(rf"(?<!\w)(?:{others})(?!\w)", sentence):
+        return True
+    clauses = [re.findall(r"\w+", c) for c in re.split(r"[,;:]", sentence)]
+    return any(words and words[-1] in yes_no for words in clauses)
+
+
 def _count_kind(question: str) -> _Kind | None:
     """"Lâm Đồng đặt mục tiêu bao nhiêu HTX?", "số HTX có sản phẩm OCOP là bao nhiêu?": a count
     of the noun after the ask word (or after "số"), stated as a number right before that noun
@@ -338,6 +371,7 @@ def _count_kind(question: str) -> _Kind | None:
     demonstratives = {w.lower() for w in spec.get("demonstratives", ())}
     which = {w.lower() for w in spec.get("which", ())}
     yes_no = {w.lower() for w in spec.get("yes_no", ())}
+    others = _alternatives(spec.get("other_asks", ()))
     found = [(m.start(), m, True) for m in asks.finditer(text)]
     found += [(m.start(), m, False) for m in _COUNT_BY_NUMBER.finditer(text)
               if not _SHARE_BEFORE.search(text[max(0, m.start() - 12):m.start()])]
@@ -355,7 +389,7 @@ def _count_kind(question: str) -> _Kind | None:
             continue
         if (rest and rest[0] in which) or (following and following.group(1) in which):
             continue  # "vướng mắc về mấy chuyện gì?": which things, a list answers it
-        if by_ask and _few_in_yes_no(text, m, yes_no):
+        if by_ask and (_few_in_yes_no(text, m, yes_no) or _plural_before_another_ask(text, m, others, yes_no)):
             continue  # "Em với mấy bạn góp vốn thì có cần đăng ký không?": "a few friends"
         heads = {first}
         expanded = expand_abbreviations(first).lower().split()
@@ -429,6 +463,7 @@ def _item_asked(kind: _Kind, asking: str) -> _Item | None:
     for m in _CLAUSE.finditer(written.lower()):
         clause = m.group(0)
         asks = ((kind.asked is not None and kind.asked.search(fold(clause)))
+                or (kind.asked_written is not None and kind.asked_written.search(clause))
                 or (kind.named is not None and kind.named.search(clause))
                 or (kind.confirm is not None and kind.stated.search(clause)))
         if not asks:
@@ -494,7 +529,7 @@ def _asked(question: str) -> list[tuple[_Kind, str]]:
         m = k.named.search(lower) if k.named is not None else None
         if m is not None:
             out.append((k, m.group("noun")))
-        elif k.asked is not None and k.asked.search(folded):
+        elif (k.asked is not None and k.asked.search(folded)) or (k.asked_written is not None and k.asked_written.search(lower)):
             # "Quỹ cho vay lãi suất mấy %/năm?": asked by its unit, the quantity named in the
             # same clause all the same
             out.append((k, _noun_in_asking_clause(k, asking)))
@@ -724,7 +759,7 @@ def check_read(question: str, cands: Iterable, words: Sequence[str] = ()) -> Amo
     out = check(question, list({c.chunk.chunk_id: c.chunk.text for c in cands}.values()), words)
     if not out.asked or (out.missing and not out.none_stated):
         return out
-    unit = delegated(cands)
+    unit = delegated(cands, tuple(k for k, _ in _asked(question)))
     if not unit:
         return out
     if out.missing:  # not stated anyway: the refusal quotes the delegating unit
@@ -747,7 +782,15 @@ def _delegates(text: str, units_json: str) -> bool:
     return bool(pattern is not None and pattern.search(fold(text)))
 
 
-def delegated(cands: Sequence) -> str:
+def _names_kind(text: str, kinds: Sequence[_Kind]) -> bool:
+    """Whether ``text`` names a quantity of one of ``kinds`` by its nouns ("thời hạn", "nhiệm
+    kỳ", "lãi suất": ``nouns`` and ``compared`` in the vocabulary); a kind with no such nouns
+    (a count) is named by any text."""
+    lower = nfc(text).lower()
+    return not kinds or any(k.compared is None or k.compared.search(lower) for k in kinds)
+
+
+def delegated(cands: Sequence, kinds: Sequence[_Kind] = ()) -> str:
     """The unit that leaves the asked amount to another instrument, when it matches the
     question better than every unit that states an amount of the asked kind: "Nhiệm kỳ của Tổng
     Kiểm toán nhà nước do luật định." answers "… nhiệm kỳ mấy năm?" (the Constitution states
@@ -758,11 +801,14 @@ def delegated(cands: Sequence) -> str:
     expressions on folded text: an authority "quy định chi tiết", "do luật định"); how well a
     unit matches is the share of the question's rarity-weighted terms it holds (the ``cov``
     feature of selection), and the units that state the amount carry the ``amount`` feature.
-    Returns the delegating unit's text, or ""."""
+    A unit leaves the asked amount only if it names that kind of quantity (``_names_kind``):
+    "… phải đền bù chi phí đào tạo theo quy định của Chính phủ" leaves a cost, not how long a
+    secondment lasts. Returns the delegating unit's text, or ""."""
     key = _units_json()
     if _delegation(key) is None:
         return ""
-    best_d = max((c for c in cands if _delegates(c.unit.text, key)), key=lambda c: c.feature("cov"), default=None)
+    best_d = max((c for c in cands if _delegates(c.unit.text, key) and _names_kind(c.unit.text, kinds)),
+                 key=lambda c: c.feature("cov"), default=None)
     if best_d is None:
         return ""
     best_s = max((c.feature("cov") for c in cands if c.feature("amount")), default=0.0)

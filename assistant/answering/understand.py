@@ -193,11 +193,15 @@ def documents_cited(text: str, refs: Sequence[str]) -> tuple[str, ...]:
     which other documents may well speak of). A document after "theo" later in a clause is its
     source too when what follows it in the clause asks for content ("hồ sơ đăng ký HTX theo
     Nghị định 193/2013/NĐ-CP gồm những giấy tờ gì?"); one that ends the clause ("… bị xử lý theo
-    quy định của Luật Xử lý vi phạm hành chính không?") is not."""
+    quy định của Luật Xử lý vi phạm hành chính không?") is not, nor one after another document
+    that opens the clause ("Chỉ thị 1558/CT-UBND đánh giá HTX sau 5 năm làm theo Luật HTX 2012
+    còn những hạn chế gì?" asks what the directive says: a clause has one source)."""
     out = []
+    starts = [m.start() for r in refs for m in re.finditer(re.escape(r), text)]
     for ref in refs:
         for m in re.finditer(re.escape(ref), text):
             clause_start = max((c.end() for c in _CLAUSE.finditer(text, 0, m.start())), default=0)
+            earlier = any(clause_start <= s < m.start() for s in starts)
             before = " ".join(re.findall(r"\w+", fold(text[clause_start:m.start()])))
             before = _DOC_TYPE_WORDS.sub("", before).strip()
             after = " ".join(re.findall(r"\w+", fold(text[m.end():m.end() + 40])))
@@ -206,7 +210,7 @@ def documents_cited(text: str, refs: Sequence[str]) -> tuple[str, ...]:
             clause_end = next((c.start() for c in _CLAUSE.finditer(text, m.end())), len(text))
             rest = " ".join(re.findall(r"\w+", fold(text[m.end():clause_end])))
             if ((len(lead) <= _COURTESY and (cue or _SOURCE_AFTER.search(after)))
-                    or (cue and _CONTENT_ASKED.search(rest))):
+                    or (cue and not earlier and _CONTENT_ASKED.search(rest))):
                 out.append(ref)
                 break
     return tuple(out)
