@@ -176,9 +176,11 @@ SHARED_LAWS = Path(__file__).resolve().parents[1].parent / "shared" / "alqac" / 
                                   "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14",
                                   "holdout15", "holdout16", "holdout17", "holdout18", "holdout19", "holdout20",
                                   "holdout21", "holdout22", "holdout23", "holdout24", "holdout25",
-                                  "holdout26", "holdout27"])
+                                  "holdout26", "holdout27", "holdout28", "holdout29", "holdout30",
+                                  "holdout31", "holdout32", "holdout33", "holdout34", "holdout35",
+                                  "holdout36"])
 def test_newer_independent_sets_quote_their_documents(name, docs):
-    """The sets written without the code (holdout2 to holdout27): every line parses, unanswerable questions carry
+    """The sets written without the code (holdout2 to holdout36): every line parses, unanswerable questions carry
     no gold, and every gold quote and answer point is in one of the question's documents (the
     bundled plans here; the ALQAC laws from ../shared, whose questions skip when it is absent)."""
     path = Path(__file__).resolve().parents[1] / "evals" / f"{name}.jsonl"
