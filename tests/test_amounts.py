@@ -26,6 +26,12 @@ from assistant.answering.amounts import asked_kinds, check
     ("Thôn đó có mấy tổ hợp tác ấy thành lập năm nào?", ()),
     ("Hợp tác xã vướng mắc về mấy chuyện gì khi giải thể?", ()),  # which matters: a list answers it
     ("Tổ hợp tác phải nộp cho xã mấy giấy tờ nào?", ()),
+    # a verb whose object is money, then the ask word with no noun after it
+    ("Vậy mỗi tổ hợp tác được vay tối đa bao nhiêu từ ngân hàng chính sách?", ("money",)),
+    ("Hộ kinh doanh phải đóng bao nhiêu mỗi năm?", ("money",)),
+    ("Xả rác ra kênh thì bị phạt bao nhiêu vậy?", ("money",)),
+    ("Phải nộp bao nhiêu bộ hồ sơ?", ()),  # a count of sets: listing answers it
+    ("Vay bao nhiêu năm thì phải trả hết?", ("duration",)),
 ])
 def test_the_kind_of_amount_asked_is_read_from_the_ask_word_and_its_unit(question, kinds):
     assert set(asked_kinds(question)) == set(kinds)

@@ -129,6 +129,8 @@ def _compile(units: dict) -> list[_Kind]:
     number = (rf"(?:\d+(?:[.,]\d+)*(?:\s*(?:-|–|đến)\s*\d+(?:[.,]\d+)*)?"
               rf"|(?:(?:{number_words})\s+){{0,4}}(?:{number_words}))" if number_words else r"\d+(?:[.,]\d+)*")
     out = []
+    # what may follow an ask word that names no noun ("vay tối đa bao nhiêu từ Quỹ?", "… 1 lần")
+    followers = _alternatives([*(units.get("count") or {}).get("not_nouns", ()), "1", "một"], folded=True)
     for name, spec in (units.get("units") or {}).items():
         # questions are matched without diacritics: users often type none ("so dien thoai")
         asked_units = _alternatives(spec.get("asked", ()), folded=True)
@@ -141,6 +143,12 @@ def _compile(units: dict) -> list[_Kind]:
                    if written_units and ask_written else None)
         if alone:
             parts.append(rf"(?<!\w)(?:{alone})(?!\w)")
+        # "được vay tối đa bao nhiêu?", "phải nộp bao nhiêu?": a verb whose object is this kind
+        # of amount, then the ask word with no noun after it ("nộp bao nhiêu hồ sơ" counts files)
+        verbs = _alternatives(spec.get("asked_after", ()), folded=True)
+        if verbs and ask:
+            parts.append(rf"(?<!\w)(?:{verbs})\s+(?:(?:duoc|toi da|toi thieu|khoang|het|lai)\s+)*(?:bao nhieu|may)"
+                         rf"(?!\w)(?=\s*(?:[?.,;:!\n]|$)|\s+(?:{followers})(?!\w))")
         stated = _alternatives(spec.get("stated", ()))
         forms = [rf"(?<!\w)(?:{number})\s*(?:{stated})(?![\w²])"] if stated else []
         forms += [f"(?:{p})" for p in spec.get("stated_patterns", ())]  # a value's own format: a phone number
