@@ -107,6 +107,13 @@ class _Kind:
     # weight), on lower-case text with diacritics (``asked_written`` in the vocabulary)
     asked_written: re.Pattern[str] | None = None
 
+    def asks_by_unit(self, folded: str, lower: str) -> bool:
+        """Whether a text (``folded``, and ``lower``: lower-case with diacritics) asks for this kind
+        by an ask word and its unit: on folded text, or as written for the units that fold into
+        other words (``asked_written``)."""
+        return bool((self.asked is not None and self.asked.search(folded))
+                    or (self.asked_written is not None and self.asked_written.search(lower)))
+
 
 def _alternatives(words: Iterable[str], folded: bool = False) -> str:
     forms = {fold(w) if folded else w.lower() for w in words}
@@ -131,6 +138,7 @@ def _compile(units: dict) -> list[_Kind]:
     out = []
     # what may follow an ask word that names no noun ("vay tối đa bao nhiêu từ Quỹ?", "… 1 lần")
     followers = _alternatives([*(units.get("count") or {}).get("not_nouns", ()), "1", "một"], folded=True)
+    ask_written = _alternatives(units.get("ask_words", ()))  # the ask words as written, for ``asked_written``
     for name, spec in (units.get("units") or {}).items():
         # questions are matched without diacritics: users often type none ("so dien thoai")
         asked_units = _alternatives(spec.get("asked", ()), folded=True)
@@ -138,7 +146,6 @@ def _compile(units: dict) -> list[_Kind]:
         parts = [rf"(?<!\w)(?:{ask})\s+(?:{asked_units})(?![\w²])"] if asked_units and ask else []
         # units that, folded, spell another word ("ký" and "kỳ", "cân" and "cần"): matched as written
         written_units = _alternatives(spec.get("asked_written", ()))
-        ask_written = _alternatives(units.get("ask_words", ()))
         written = (re.compile(rf"(?<!\w)(?:{ask_written})\s+(?:{written_units})(?![\w²])")
                    if written_units and ask_written else None)
         if alone:
@@ -470,8 +477,7 @@ def _item_asked(kind: _Kind, asking: str) -> _Item | None:
     written = nfc(asking)
     for m in _CLAUSE.finditer(written.lower()):
         clause = m.group(0)
-        asks = ((kind.asked is not None and kind.asked.search(fold(clause)))
-                or (kind.asked_written is not None and kind.asked_written.search(clause))
+        asks = (kind.asks_by_unit(fold(clause), clause)
                 or (kind.named is not None and kind.named.search(clause))
                 or (kind.confirm is not None and kind.stated.search(clause)))
         if not asks:
@@ -529,7 +535,7 @@ def _asked(question: str) -> list[tuple[_Kind, str]]:
     is asked by its unit alone). Only the sentences that ask are read (``asking_part``), except
     for a confirmation, whose amount is often stated in the sentence before ("Tây Ninh có 500
     HTX. Đúng không?")."""
-    whole_folded, whole_lower = fold(question or ""), nfc(question or "").lower()
+    whole_lower = nfc(question or "").lower()
     asking = "\n".join(asking_part(line) for line in (question or "").split("\n"))
     folded, lower = fold(asking), nfc(asking).lower()
     out = []
@@ -537,7 +543,7 @@ def _asked(question: str) -> list[tuple[_Kind, str]]:
         m = k.named.search(lower) if k.named is not None else None
         if m is not None:
             out.append((k, m.group("noun")))
-        elif (k.asked is not None and k.asked.search(folded)) or (k.asked_written is not None and k.asked_written.search(lower)):
+        elif k.asks_by_unit(folded, lower):
             # "Quỹ cho vay lãi suất mấy %/năm?": asked by its unit, the quantity named in the
             # same clause all the same
             out.append((k, _noun_in_asking_clause(k, asking)))

@@ -32,7 +32,7 @@ from index.types import Hit, SearchFilters
 from assistant.answering import compose as composer
 from assistant.answering.corpus import CorpusSnapshot, CorpusView
 from assistant.answering.decide import Decision, decide, intent_caveats
-from assistant.answering.amounts import check_read as amount_check, question_forms
+from assistant.answering.amounts import amount_sentences, check_read as amount_check, question_forms
 from assistant.answering.scope import check as scope_check, scope_docs
 from assistant.answering.select import TOP_SCOPED, Candidate, Search, Selector, unit_infos
 from assistant.answering.types import Answer, Turn
@@ -112,8 +112,6 @@ def _named_with_amount(query: Query, snap: CorpusSnapshot) -> tuple[str, ...]:
     đa bao nhiêu, lãi suất bao nhiêu theo Luật Thanh niên?"): that amount is looked for in them
     only. A document named in another sentence of the message ("Tây Ninh phấn đấu lập bao nhiêu
     HTX? … theo Bộ luật Dân sự thì …?") does not bind it."""
-    from assistant.answering.amounts import amount_sentences
-
     refs = query.analysis.documents if query.analysis is not None else ()
     if not refs:
         return ()
