@@ -126,7 +126,7 @@ class DiacriticModel:
         # made sharp bigrams that beat frequent corpus ones ("tỉnh có").
         lex_syl = {s for word in (general_lexicon() if lexicon is None else lexicon)
                    for s in _TOKEN_RE.findall(canonical_tones(nfc(word)).lower())}
-        for w in lex_syl:
+        for w in sorted(lex_syl):  # in a fixed order: ties between forms rank by first insertion
             uni[w] += LEXICON_UNIGRAM
         forms: dict[str, Counter] = defaultdict(Counter)
         folded_counts: Counter = Counter()
